@@ -1,0 +1,104 @@
+/* cpu.c -- CPU feature detection and the choice of kernel path (ISA). */
+#include "pydl.h"
+
+#include <string.h>
+
+#ifndef PYDL_COMPILER
+#define PYDL_COMPILER "unknown"
+#endif
+
+static const char *const isa_names[PYDL_ISA_COUNT] = {"generic", "avx2", "avx512"};
+
+/* -1 until first use; then the path in force. */
+static int current_isa = -1;
+
+const char *pydl_isa_name(pydl_isa isa)
+{
+    if ((int)isa < 0 || isa >= PYDL_ISA_COUNT) {
+        return NULL;
+    }
+    return isa_names[isa];
+}
+
+int pydl_isa_supported(pydl_isa isa)
+{
+    switch (isa) {
+    case PYDL_ISA_GENERIC:
+        return 1;
+#if defined(PYDL_HAVE_X86_KERNELS) && (defined(__GNUC__) || defined(__clang__))
+    /* __builtin_cpu_supports also checks that the OS saves the wide
+     * registers (XCR0), so a kernel chosen here cannot raise SIGILL. */
+    case PYDL_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case PYDL_ISA_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+               __builtin_cpu_supports("fma");
+#endif
+    default:
+        return 0;
+    }
+}
+
+pydl_isa pydl_isa_best(void)
+{
+    for (int isa = PYDL_ISA_COUNT - 1; isa > 0; isa--) {
+        if (pydl_isa_supported((pydl_isa)isa)) {
+            return (pydl_isa)isa;
+        }
+    }
+    return PYDL_ISA_GENERIC;
+}
+
+pydl_isa pydl_isa_get(void)
+{
+    if (current_isa < 0) {
+        current_isa = (int)pydl_isa_best();
+    }
+    return (pydl_isa)current_isa;
+}
+
+int pydl_isa_set(pydl_isa isa)
+{
+    if (!pydl_isa_supported(isa)) {
+        return PYDL_ERR_UNSUPPORTED;
+    }
+    current_isa = (int)isa;
+    return PYDL_OK;
+}
+
+const char *pydl_cpu_features(void)
+{
+    static char buf[256];
+#if defined(PYDL_HAVE_X86_KERNELS) && (defined(__GNUC__) || defined(__clang__))
+    if (buf[0] == '\0') {
+        __builtin_cpu_init();
+        /* Each name is checked with __builtin_cpu_supports (string literal
+         * required, hence one line each). */
+        struct { const char *name; int on; } f[] = {
+            {"sse2", __builtin_cpu_supports("sse2")},
+            {"sse4.2", __builtin_cpu_supports("sse4.2")},
+            {"avx", __builtin_cpu_supports("avx")},
+            {"avx2", __builtin_cpu_supports("avx2")},
+            {"fma", __builtin_cpu_supports("fma")},
+            {"avx512f", __builtin_cpu_supports("avx512f")},
+            {"avx512dq", __builtin_cpu_supports("avx512dq")},
+            {"avx512cd", __builtin_cpu_supports("avx512cd")},
+            {"avx512bw", __builtin_cpu_supports("avx512bw")},
+            {"avx512vl", __builtin_cpu_supports("avx512vl")},
+            {"avx512vnni", __builtin_cpu_supports("avx512vnni")},
+        };
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+            if (f[i].on) {
+                if (buf[0] != '\0') {
+                    strcat(buf, " ");
+                }
+                strcat(buf, f[i].name);
+            }
+        }
+    }
+#endif
+    return buf;
+}
+
+const char *pydl_compiler(void) { return PYDL_COMPILER; }

@@ -1,0 +1,99 @@
+/*
+ * gemm.c -- GEMM entry points for float and double (see pydl.h).
+ *
+ * The framework is written once in gemm_driver.h and included here once per
+ * element type; this file adds the type-independent threading decisions.
+ */
+#include <stdint.h>
+
+#include "parallel.h"
+#include "pydl.h"
+#include "ukernels.h"
+#include "workspace.h"
+
+/* Below this many multiply-adds (m*n*k) a product runs on one thread: waking
+ * the pool costs more than it saves.  Above it, each extra thread must get at
+ * least this much work. */
+#define PYDL_GEMM_MIN_WORK_PER_THREAD ((int64_t)1 << 17)
+
+/* Threads for an m x n x k product with `tiles` micro-tiles in C. */
+static int pydl_gemm_threads(int64_t m, int64_t n, int64_t k, int64_t tiles, int n_threads)
+{
+    int64_t nt = n_threads > 0 ? n_threads : pydl_threads_get();
+    const int64_t work = m * n * k;
+    const int64_t by_work = work / PYDL_GEMM_MIN_WORK_PER_THREAD;
+    if (nt > by_work) {
+        nt = by_work;
+    }
+    if (nt > tiles) {
+        nt = tiles;
+    }
+    return nt < 1 ? 1 : (int)nt;
+}
+
+/* Choose the tm x tn grid of thread rectangles (tm * tn == nt) with the least
+ * estimated time for the busiest thread: its multiply-adds (at ~32 per
+ * cycle) plus the elements of A and B it packs (~2 per cycle). */
+static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int nr, int64_t k,
+                           int *tm_out, int *tn_out)
+{
+    double best = -1.0;
+    *tm_out = 1;
+    *tn_out = nt;
+    for (int tm = 1; tm <= nt; tm++) {
+        if (nt % tm != 0) {
+            continue;
+        }
+        const int tn = nt / tm;
+        const double rm = (double)((m_tiles + tm - 1) / tm) * mr;
+        const double rn = (double)((n_tiles + tn - 1) / tn) * nr;
+        const double cost = rm * rn * (double)k / 32.0 + (rm + rn) * (double)k / 2.0;
+        if (best < 0 || cost < best) {
+            best = cost;
+            *tm_out = tm;
+            *tn_out = tn;
+        }
+    }
+}
+
+/* float */
+#define GEMM_T float
+#define GEMM_CONFIG pydl_sgemm_config
+#define GEMM_CONFIG_GET pydl_sgemm_config_get
+#define GEMM_PACK_A sgemm_pack_a
+#define GEMM_PACK_B sgemm_pack_b
+#define GEMM_SCALE_C sgemm_scale_c
+#define GEMM_KC sgemm_kc
+#define GEMM_BLOCKED sgemm_blocked
+#define GEMM_THREADED sgemm_threaded
+#define GEMM_STRIDED pydl_sgemm_strided
+#define GEMM_BATCHED pydl_sgemm_batched
+#define GEMM_BLAS pydl_sgemm
+#include "gemm_driver.h"
+#undef GEMM_T
+#undef GEMM_CONFIG
+#undef GEMM_CONFIG_GET
+#undef GEMM_PACK_A
+#undef GEMM_PACK_B
+#undef GEMM_SCALE_C
+#undef GEMM_KC
+#undef GEMM_BLOCKED
+#undef GEMM_THREADED
+#undef GEMM_STRIDED
+#undef GEMM_BATCHED
+#undef GEMM_BLAS
+
+/* double */
+#define GEMM_T double
+#define GEMM_CONFIG pydl_dgemm_config
+#define GEMM_CONFIG_GET pydl_dgemm_config_get
+#define GEMM_PACK_A dgemm_pack_a
+#define GEMM_PACK_B dgemm_pack_b
+#define GEMM_SCALE_C dgemm_scale_c
+#define GEMM_KC dgemm_kc
+#define GEMM_BLOCKED dgemm_blocked
+#define GEMM_THREADED dgemm_threaded
+#define GEMM_STRIDED pydl_dgemm_strided
+#define GEMM_BATCHED pydl_dgemm_batched
+#define GEMM_BLAS pydl_dgemm
+#include "gemm_driver.h"

@@ -1,0 +1,273 @@
+/*
+ * gemm_driver.h -- the GEMM framework (packing, cache blocking, threading),
+ * written once for an element type and included by gemm.c once per type.
+ *
+ * The includer defines, before including:
+ *   GEMM_T            element type (float or double)
+ *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
+ *   GEMM_CONFIG_GET   function returning the table row of an ISA
+ *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_BLOCKED, GEMM_THREADED
+ *                     names of this file's static functions
+ *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
+ *                     names of the public entry points (pydl.h)
+ *
+ * Loop nest of one thread over its rectangle of C (BLIS numbering):
+ *
+ *   for jc in n step nc            5th loop: column block of B and C
+ *     for pc in k step kc          4th loop: pack B[pc:pc+kc, jc:jc+nc]
+ *       for ic in m step mc        3rd loop: pack A[ic:ic+mc, pc:pc+kc]
+ *         for jr in nc step nr     2nd loop: micro-panel of B (stays in L1)
+ *           for ir in mc step mr   1st loop: micro-panel of A (from L2)
+ *             micro-kernel on the mr x nr tile of C
+ *
+ * kc slices are the same for every thread count, so each element of C is
+ * accumulated in the same order whatever the threading: results are bitwise
+ * identical on 1 and on N threads.
+ */
+
+/* Pack an mc x kc block of A (element (i, p) at a[i*rs + p*cs]) into
+ * ceil(mc/mr) micro-panels of mr x kc, column-major within a panel
+ * (ap[p*mr + i]); rows past mc are zero. */
+static void GEMM_PACK_A(int64_t mc, int64_t kc, const GEMM_T *a, int64_t rs, int64_t cs,
+                        int mr, GEMM_T *restrict ap)
+{
+    for (int64_t i0 = 0; i0 < mc; i0 += mr) {
+        int64_t mi = mc - i0 < mr ? mc - i0 : mr;
+        const GEMM_T *ai = a + i0 * rs;
+        if (rs == 1) {
+            for (int64_t p = 0; p < kc; p++) {
+                for (int64_t i = 0; i < mi; i++) {
+                    ap[p * mr + i] = ai[p * cs + i];
+                }
+            }
+        } else {
+            for (int64_t i = 0; i < mi; i++) {
+                const GEMM_T *row = ai + i * rs;
+                for (int64_t p = 0; p < kc; p++) {
+                    ap[p * mr + i] = row[p * cs];
+                }
+            }
+        }
+        if (mi < mr) {
+            for (int64_t p = 0; p < kc; p++) {
+                for (int64_t i = mi; i < mr; i++) {
+                    ap[p * mr + i] = 0;
+                }
+            }
+        }
+        ap += (int64_t)mr * kc;
+    }
+}
+
+/* Pack a kc x nc block of B (element (p, j) at b[p*rs + j*cs]) into
+ * ceil(nc/nr) micro-panels of kc x nr, row-major within a panel
+ * (bp[p*nr + j]); columns past nc are zero. */
+static void GEMM_PACK_B(int64_t kc, int64_t nc, const GEMM_T *b, int64_t rs, int64_t cs,
+                        int nr, GEMM_T *restrict bp)
+{
+    for (int64_t j0 = 0; j0 < nc; j0 += nr) {
+        int64_t nj = nc - j0 < nr ? nc - j0 : nr;
+        const GEMM_T *bj = b + j0 * cs;
+        if (cs == 1) {
+            for (int64_t p = 0; p < kc; p++) {
+                const GEMM_T *row = bj + p * rs;
+                GEMM_T *dst = bp + p * nr;
+                for (int64_t j = 0; j < nj; j++) {
+                    dst[j] = row[j];
+                }
+                for (int64_t j = nj; j < nr; j++) {
+                    dst[j] = 0;
+                }
+            }
+        } else {
+            for (int64_t p = 0; p < kc; p++) {
+                for (int64_t j = nj; j < nr; j++) {
+                    bp[p * nr + j] = 0;
+                }
+            }
+            for (int64_t j = 0; j < nj; j++) {
+                const GEMM_T *col = bj + j * cs;
+                for (int64_t p = 0; p < kc; p++) {
+                    bp[p * nr + j] = col[p * rs];
+                }
+            }
+        }
+        bp += (int64_t)nr * kc;
+    }
+}
+
+/* C = beta * C on an m x n block (beta == 0 writes zeros without reading). */
+static void GEMM_SCALE_C(int64_t m, int64_t n, GEMM_T beta, GEMM_T *c, int64_t rs_c)
+{
+    for (int64_t i = 0; i < m; i++) {
+        GEMM_T *row = c + i * rs_c;
+        if (beta == 0) {
+            for (int64_t j = 0; j < n; j++) {
+                row[j] = 0;
+            }
+        } else if (beta != 1) {
+            for (int64_t j = 0; j < n; j++) {
+                row[j] *= beta;
+            }
+        }
+    }
+}
+
+/* Depth of the kc slices for a given k: k is cut into ceil(k / kc_max)
+ * slices of (nearly) equal depth, so no slice is tiny.  Depends only on k
+ * and the ISA's table, never on the thread count. */
+static int64_t GEMM_KC(int64_t k, int kc_max)
+{
+    int64_t slices = (k + kc_max - 1) / kc_max;
+    int64_t kc = (k + slices - 1) / slices;
+    return (kc + 7) / 8 * 8 < kc_max ? (kc + 7) / 8 * 8 : kc_max;
+}
+
+/* One thread's share: C[0:m, 0:n] on this thread only, with its own
+ * packing buffers.  Returns PYDL_ERR_NOMEM if the scratch cannot be had. */
+static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
+                        const GEMM_T *a, int64_t rs_a, int64_t cs_a,
+                        const GEMM_T *b, int64_t rs_b, int64_t cs_b,
+                        GEMM_T beta, GEMM_T *c, int64_t rs_c)
+{
+    const int mr = cfg->mr, nr = cfg->nr;
+    const int64_t kc_max = GEMM_KC(k, cfg->kc);
+    const int64_t mc_max = m < cfg->mc ? (m + mr - 1) / mr * mr : cfg->mc;
+    const int64_t nc_max = n < cfg->nc ? (n + nr - 1) / nr * nr : cfg->nc;
+    GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc_max * kc_max) * sizeof(GEMM_T));
+    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
+    if (ap == NULL || bp == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t jc = 0; jc < n; jc += nc_max) {
+        const int64_t nc = n - jc < nc_max ? n - jc : nc_max;
+        for (int64_t pc = 0; pc < k; pc += kc_max) {
+            const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+            const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
+            GEMM_PACK_B(kc, nc, b + pc * rs_b + jc * cs_b, rs_b, cs_b, nr, bp);
+            for (int64_t ic = 0; ic < m; ic += mc_max) {
+                const int64_t mc = m - ic < mc_max ? m - ic : mc_max;
+                GEMM_PACK_A(mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, mr, ap);
+                for (int64_t jr = 0; jr < nc; jr += nr) {
+                    const int64_t nn = nc - jr < nr ? nc - jr : nr;
+                    for (int64_t ir = 0; ir < mc; ir += mr) {
+                        const int64_t mm = mc - ir < mr ? mc - ir : mr;
+                        cfg->ukr(kc, alpha, ap + ir * kc, bp + jr * kc, beta_pc,
+                                 c + (ic + ir) * rs_c + jc + jr, rs_c, mm, nn);
+                    }
+                }
+            }
+        }
+    }
+    return PYDL_OK;
+}
+
+/* The whole product on up to n_threads threads: C is cut into a tm x tn grid
+ * of rectangles (tm * tn = threads used), on micro-tile boundaries; thread t
+ * owns rectangle (t / tn, t % tn) and nothing else. */
+static int GEMM_THREADED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
+                         const GEMM_T *a, int64_t rs_a, int64_t cs_a,
+                         const GEMM_T *b, int64_t rs_b, int64_t cs_b,
+                         GEMM_T beta, GEMM_T *c, int64_t rs_c, int n_threads)
+{
+    const int64_t m_tiles = (m + cfg->mr - 1) / cfg->mr;
+    const int64_t n_tiles = (n + cfg->nr - 1) / cfg->nr;
+    int nt = pydl_gemm_threads(m, n, k, m_tiles * n_tiles, n_threads);
+    if (nt <= 1) {
+        return GEMM_BLOCKED(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c);
+    }
+    int status = PYDL_OK;
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = pydl_omp_thread_num();
+        int tm, tn;
+        pydl_gemm_grid(pydl_omp_num_threads(), m_tiles, n_tiles, cfg->mr, cfg->nr, k, &tm, &tn);
+        if (t < tm * tn) {
+            const int64_t ti = t / tn, tj = t % tn;
+            const int64_t i0 = m_tiles * ti / tm * cfg->mr;
+            const int64_t i1 = m_tiles * (ti + 1) / tm * cfg->mr;
+            const int64_t j0 = n_tiles * tj / tn * cfg->nr;
+            const int64_t j1 = n_tiles * (tj + 1) / tn * cfg->nr;
+            const int64_t mi = (i1 < m ? i1 : m) - i0, nj = (j1 < n ? j1 : n) - j0;
+            if (mi > 0 && nj > 0) {
+                int s = GEMM_BLOCKED(cfg, mi, nj, k, alpha, a + i0 * rs_a, rs_a, cs_a,
+                                     b + j0 * cs_b, rs_b, cs_b, beta, c + i0 * rs_c + j0, rs_c);
+                if (s != PYDL_OK) {
+#pragma omp atomic write
+                    status = s;
+                }
+            }
+        }
+    }
+    return status;
+}
+
+int GEMM_STRIDED(int64_t m, int64_t n, int64_t k, GEMM_T alpha,
+                 const GEMM_T *a, int64_t rs_a, int64_t cs_a,
+                 const GEMM_T *b, int64_t rs_b, int64_t cs_b,
+                 GEMM_T beta, GEMM_T *c, int64_t rs_c, int n_threads)
+{
+    if (m <= 0 || n <= 0) {
+        return PYDL_OK;
+    }
+    if (k <= 0 || alpha == 0) {
+        GEMM_SCALE_C(m, n, beta, c, rs_c);
+        return PYDL_OK;
+    }
+    const GEMM_CONFIG *cfg = GEMM_CONFIG_GET(pydl_isa_get());
+    return GEMM_THREADED(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c,
+                         n_threads);
+}
+
+int GEMM_BATCHED(int64_t batch, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
+                 const GEMM_T *a, int64_t bs_a, int64_t rs_a, int64_t cs_a,
+                 const GEMM_T *b, int64_t bs_b, int64_t rs_b, int64_t cs_b,
+                 GEMM_T beta, GEMM_T *c, int64_t bs_c, int64_t rs_c, int n_threads)
+{
+    if (batch <= 0 || m <= 0 || n <= 0) {
+        return PYDL_OK;
+    }
+    if (k <= 0 || alpha == 0) {
+        for (int64_t t = 0; t < batch; t++) {
+            GEMM_SCALE_C(m, n, beta, c + t * bs_c, rs_c);
+        }
+        return PYDL_OK;
+    }
+    const GEMM_CONFIG *cfg = GEMM_CONFIG_GET(pydl_isa_get());
+    const int64_t tiles = ((m + cfg->mr - 1) / cfg->mr) * ((n + cfg->nr - 1) / cfg->nr);
+    int nt = pydl_gemm_threads(m, n, k, tiles, n_threads);
+    int status = PYDL_OK;
+    if (nt > 1 || batch == 1) {
+        /* Each product is big enough to use every thread by itself. */
+        for (int64_t t = 0; t < batch && status == PYDL_OK; t++) {
+            status = GEMM_THREADED(cfg, m, n, k, alpha, a + t * bs_a, rs_a, cs_a,
+                                   b + t * bs_b, rs_b, cs_b, beta, c + t * bs_c, rs_c, nt);
+        }
+        return status;
+    }
+    /* Small products: one thread per product, products spread statically
+     * over the threads (thread t owns C_t for its share of t). */
+    nt = pydl_gemm_threads(m * batch, n, k, tiles * batch, n_threads);
+    if (nt > batch) {
+        nt = (int)batch;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t t = 0; t < batch; t++) {
+        int s = GEMM_BLOCKED(cfg, m, n, k, alpha, a + t * bs_a, rs_a, cs_a,
+                             b + t * bs_b, rs_b, cs_b, beta, c + t * bs_c, rs_c);
+        if (s != PYDL_OK) {
+#pragma omp atomic write
+            status = s;
+        }
+    }
+    return status;
+}
+
+int GEMM_BLAS(pydl_trans trans_a, pydl_trans trans_b, int64_t m, int64_t n, int64_t k,
+              GEMM_T alpha, const GEMM_T *a, int64_t lda, const GEMM_T *b, int64_t ldb,
+              GEMM_T beta, GEMM_T *c, int64_t ldc, int n_threads)
+{
+    const int64_t rs_a = trans_a == PYDL_TRANS ? 1 : lda, cs_a = trans_a == PYDL_TRANS ? lda : 1;
+    const int64_t rs_b = trans_b == PYDL_TRANS ? 1 : ldb, cs_b = trans_b == PYDL_TRANS ? ldb : 1;
+    return GEMM_STRIDED(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, ldc, n_threads);
+}

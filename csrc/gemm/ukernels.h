@@ -1,0 +1,74 @@
+/*
+ * ukernels.h -- the GEMM micro-kernel contract, the per-ISA block sizes and
+ * the micro-kernels' declarations.
+ *
+ * The contract (every micro-kernel, every ISA, float and double)
+ * --------------------------------------------------------------
+ *   void ukr(int64_t k, T alpha, const T *a, const T *b, T beta,
+ *            T *c, int64_t rs_c, int64_t m, int64_t n);
+ *
+ * computes an MR x NR tile
+ *
+ *     C[i][j] = alpha * sum_{p<k} a[p*MR + i] * b[p*NR + j] + beta * C[i][j]
+ *
+ * for i < m <= MR and j < n <= NR, with C[i][j] at c[i*rs_c + j].
+ *   - a is a packed micro-panel of A: k columns of MR values (column p holds
+ *     A[0..MR-1][p]); b is a packed micro-panel of B: k rows of NR values.
+ *     Rows/columns beyond m/n are zero-padded by the packing routines.
+ *   - The sum runs over p in increasing order, one fused multiply-add per p
+ *     and element: results do not depend on where a tile sits in C.
+ *   - beta == 0: C is never read (it may hold NaN).  Only the m x n corner
+ *     of the tile is written; edge handling is the micro-kernel's job.
+ *   - k may be 0 (then C = beta * C as above).
+ *   - Packed panels are 64-byte aligned; c has no alignment guarantee.
+ */
+#ifndef PYDL_GEMM_UKERNELS_H
+#define PYDL_GEMM_UKERNELS_H
+
+#include <stdint.h>
+
+#include "pydl.h"
+
+typedef void (*pydl_sgemm_ukr)(int64_t k, float alpha, const float *a, const float *b,
+                               float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
+typedef void (*pydl_dgemm_ukr)(int64_t k, double alpha, const double *a, const double *b,
+                               double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
+
+/* Block sizes of one ISA (BLIS naming):
+ *   mr x nr  micro-tile, held in registers
+ *   kc       depth of a packed slice: an mr x kc sliver of A and a kc x nr
+ *            sliver of B stay in L1 while one tile is computed
+ *   mc       rows of the packed A block (mc x kc, kept in L2)
+ *   nc       columns of the packed B block (kc x nc, kept in L3)
+ * mc must be a multiple of mr and nc a multiple of nr. */
+typedef struct pydl_sgemm_config {
+    int mr, nr, mc, kc, nc;
+    pydl_sgemm_ukr ukr;
+} pydl_sgemm_config;
+
+typedef struct pydl_dgemm_config {
+    int mr, nr, mc, kc, nc;
+    pydl_dgemm_ukr ukr;
+} pydl_dgemm_config;
+
+/* The table row for an ISA (gemm_config.c). */
+const pydl_sgemm_config *pydl_sgemm_config_get(pydl_isa isa);
+const pydl_dgemm_config *pydl_dgemm_config_get(pydl_isa isa);
+
+/* Micro-kernels, named <type>gemm_ukr_<isa>_<MR>x<NR>. */
+void pydl_sgemm_ukr_ref_4x16(int64_t k, float alpha, const float *a, const float *b,
+                             float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
+void pydl_dgemm_ukr_ref_4x8(int64_t k, double alpha, const double *a, const double *b,
+                            double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
+#ifdef PYDL_HAVE_X86_KERNELS
+void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *a, const float *b,
+                              float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
+void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *a, const double *b,
+                             double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
+void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *a, const float *b,
+                                 float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
+void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *a, const double *b,
+                                 double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
+#endif
+
+#endif /* PYDL_GEMM_UKERNELS_H */

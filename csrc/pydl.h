@@ -1,0 +1,178 @@
+/*
+ * pydl.h -- the public C API of pydl's CPU kernels.
+ *
+ * Overview
+ * --------
+ * pydl is a library of deep-learning kernels for the CPU.  Every kernel is a
+ * plain C function over raw pointers with explicit sizes and strides: it
+ * allocates nothing the caller can see, prints nothing and keeps no state
+ * between calls except reusable per-thread scratch memory (workspace.c).
+ *
+ * Conventions, stated once:
+ *   - Matrices are row-major.  Element (i, j) of a matrix with row stride rs
+ *     and column stride cs lives at  p[i*rs + j*cs]  (strides in elements,
+ *     not bytes; they may be 0 or negative for the *_strided entry points).
+ *     With the BLAS-style entry points the column stride is 1 and the row
+ *     stride is the leading dimension ld.
+ *   - Sizes and strides are int64_t; thread counts are int.
+ *   - n_threads <= 0 means "pydl's default" (pydl_threads_get()).
+ *   - Results do not depend on the number of threads: each output element is
+ *     computed by exactly one thread, with a reduction order that depends
+ *     only on the problem shape and the kernel path (ISA).
+ *   - Functions that can fail return an int status: PYDL_OK (0) or a
+ *     pydl_status code.  Argument validation is the caller's job (the
+ *     Python layer does it); the kernels trust their arguments.
+ *
+ * Example: C (2x2) = A (2x3) * B (3x2), float32.
+ *
+ *     float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 0, 0, 1, 1, 1}, c[4];
+ *     pydl_sgemm(PYDL_NO_TRANS, PYDL_NO_TRANS, 2, 2, 3,
+ *                1.0f, a, 3, b, 2, 0.0f, c, 2, 0);
+ *     // c = {4, 5, 10, 11}
+ */
+#ifndef PYDL_H
+#define PYDL_H
+
+#include <stdint.h>
+
+#if defined(PYDL_BUILDING_LIBRARY)
+#define PYDL_API __attribute__((visibility("default")))
+#else
+#define PYDL_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Status codes
+ * ---------------------------------------------------------------------- */
+typedef enum pydl_status {
+    PYDL_OK = 0,
+    PYDL_ERR_NOMEM = 1,       /* a workspace allocation failed             */
+    PYDL_ERR_UNSUPPORTED = 2, /* the CPU or the build lacks what was asked */
+} pydl_status;
+
+/* ------------------------------------------------------------------------
+ * CPU features and kernel paths (cpu.c)
+ *
+ * Every kernel has a portable C path (GENERIC) and may have paths for wider
+ * SIMD instruction sets, compiled in their own source files with their own
+ * flags.  The best path the CPU supports is chosen on first use; it can be
+ * forced (for tests, or to work around a bug) with pydl_isa_set().
+ * ---------------------------------------------------------------------- */
+typedef enum pydl_isa {
+    PYDL_ISA_GENERIC = 0, /* portable C, any CPU                       */
+    PYDL_ISA_AVX2 = 1,    /* x86-64 with AVX2 + FMA                    */
+    PYDL_ISA_AVX512 = 2,  /* x86-64 with AVX-512 F/DQ/VL (+AVX2, FMA)  */
+    PYDL_ISA_COUNT = 3
+} pydl_isa;
+
+/* Name of a path: "generic", "avx2", "avx512"; NULL if out of range. */
+PYDL_API const char *pydl_isa_name(pydl_isa isa);
+/* 1 if this build has kernels for isa and this CPU (and OS) can run them. */
+PYDL_API int pydl_isa_supported(pydl_isa isa);
+/* The best supported path. */
+PYDL_API pydl_isa pydl_isa_best(void);
+/* The path the kernels use now (the best one unless pydl_isa_set was called). */
+PYDL_API pydl_isa pydl_isa_get(void);
+/* Force a path.  Returns PYDL_ERR_UNSUPPORTED (and changes nothing) when the
+ * CPU or the build cannot run it. Not meant to be called while kernels run. */
+PYDL_API int pydl_isa_set(pydl_isa isa);
+/* Space-separated list of the SIMD features this CPU reports, e.g.
+ * "sse2 avx avx2 fma avx512f ...".  Empty on non-x86 builds. */
+PYDL_API const char *pydl_cpu_features(void);
+/* Compiler that built the library, e.g. "GNU 12.2.0". */
+PYDL_API const char *pydl_compiler(void);
+
+/* ------------------------------------------------------------------------
+ * Threads (threads.c)
+ *
+ * pydl's kernels run on OpenMP.  The default thread count is OpenMP's
+ * (omp_get_max_threads(): OMP_NUM_THREADS, else all cores), so tools such as
+ * threadpoolctl that talk to the OpenMP runtime see and limit pydl.  Built
+ * without OpenMP, everything runs on one thread.
+ * ---------------------------------------------------------------------- */
+/* Threads a kernel called from this thread with n_threads <= 0 will use. */
+PYDL_API int pydl_threads_get(void);
+/* Set that number (n >= 1) for the calling thread; a no-op without OpenMP. */
+PYDL_API void pydl_threads_set(int n);
+/* The _OPENMP date the library was built with (e.g. 201511), 0 if serial. */
+PYDL_API int pydl_openmp_version(void);
+/* File name of the OpenMP runtime library in use ("" if unknown or serial). */
+PYDL_API const char *pydl_openmp_library(void);
+
+/* ------------------------------------------------------------------------
+ * GEMM (gemm/gemm.c): general matrix-matrix multiply
+ *
+ *     C = alpha * op(A) * op(B) + beta * C
+ *
+ * op(X) = X or X^T.  op(A) is m x k, op(B) is k x n, C is m x n.
+ * Any sizes, 0 and 1 included.  When beta == 0, C is write-only: it is never
+ * read, so it may hold NaN or garbage.  When k == 0 or alpha == 0, C is
+ * scaled by beta (set to 0 if beta == 0) and A and B are not read.
+ *
+ * Algorithm (Goto / BLIS): C is split into one rectangle per thread; each
+ * thread walks its rectangle in nc-wide column blocks, kc-deep slices of k
+ * and mc-tall row blocks, packs the slices of A and B into contiguous
+ * micro-panels (per-thread scratch reused across calls) and calls the
+ * register-blocked micro-kernel of the chosen ISA on each mr x nr tile
+ * (block sizes: gemm/gemm_config.c).  Problems below a size threshold run on
+ * one thread, so tiny calls never pay for waking the thread pool.
+ * Thread ownership: thread t owns one rectangle of C and is the only one
+ * that reads or writes it.
+ * ---------------------------------------------------------------------- */
+typedef enum pydl_trans {
+    PYDL_NO_TRANS = 0,
+    PYDL_TRANS = 1
+} pydl_trans;
+
+/* BLAS-style, row-major: A is m x k (lda >= k) when trans_a == NO_TRANS and
+ * k x m (lda >= m) when TRANS; likewise B; C is m x n with ldc >= n. */
+PYDL_API int pydl_sgemm(pydl_trans trans_a, pydl_trans trans_b,
+                        int64_t m, int64_t n, int64_t k,
+                        float alpha, const float *a, int64_t lda,
+                        const float *b, int64_t ldb,
+                        float beta, float *c, int64_t ldc, int n_threads);
+PYDL_API int pydl_dgemm(pydl_trans trans_a, pydl_trans trans_b,
+                        int64_t m, int64_t n, int64_t k,
+                        double alpha, const double *a, int64_t lda,
+                        const double *b, int64_t ldb,
+                        double beta, double *c, int64_t ldc, int n_threads);
+
+/* General strides: op(A)(i, p) = a[i*rs_a + p*cs_a], op(B)(p, j) =
+ * b[p*rs_b + j*cs_b], C(i, j) = c[i*rs_c + j] (C's columns are contiguous).
+ * Transposition is expressed by swapping a matrix's two strides. */
+PYDL_API int pydl_sgemm_strided(int64_t m, int64_t n, int64_t k, float alpha,
+                                const float *a, int64_t rs_a, int64_t cs_a,
+                                const float *b, int64_t rs_b, int64_t cs_b,
+                                float beta, float *c, int64_t rs_c,
+                                int n_threads);
+PYDL_API int pydl_dgemm_strided(int64_t m, int64_t n, int64_t k, double alpha,
+                                const double *a, int64_t rs_a, int64_t cs_a,
+                                const double *b, int64_t rs_b, int64_t cs_b,
+                                double beta, double *c, int64_t rs_c,
+                                int n_threads);
+
+/* Batched: for t in [0, batch):  C_t = alpha * A_t * B_t + beta * C_t, where
+ * X_t starts at x + t*bs_x (bs_x may be 0 to broadcast one matrix over the
+ * batch; bs_c must not be 0 when batch > 1).  Each C_t is computed exactly as
+ * the single call would compute it. */
+PYDL_API int pydl_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
+                                float alpha,
+                                const float *a, int64_t bs_a, int64_t rs_a, int64_t cs_a,
+                                const float *b, int64_t bs_b, int64_t rs_b, int64_t cs_b,
+                                float beta, float *c, int64_t bs_c, int64_t rs_c,
+                                int n_threads);
+PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
+                                double alpha,
+                                const double *a, int64_t bs_a, int64_t rs_a, int64_t cs_a,
+                                const double *b, int64_t bs_b, int64_t rs_b, int64_t cs_b,
+                                double beta, double *c, int64_t bs_c, int64_t rs_c,
+                                int n_threads);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PYDL_H */

@@ -1,0 +1,25 @@
+/*
+ * workspace.h -- per-thread scratch memory reused across kernel calls.
+ *
+ * A page fault costs microseconds on the VMs pydl runs on, so kernels never
+ * allocate multi-MB buffers per call: each OS thread (Python thread or
+ * OpenMP worker) owns one buffer per slot, grown on demand, kept for the
+ * next call and freed when the thread exits.
+ */
+#ifndef PYDL_WORKSPACE_H
+#define PYDL_WORKSPACE_H
+
+#include <stddef.h>
+
+typedef enum pydl_ws_slot {
+    PYDL_WS_GEMM_A = 0, /* packed block of A */
+    PYDL_WS_GEMM_B = 1, /* packed block of B */
+    PYDL_WS_COUNT = 2
+} pydl_ws_slot;
+
+/* A 64-byte-aligned buffer of at least `bytes` bytes owned by the calling
+ * thread, or NULL if memory is exhausted.  Contents are not preserved across
+ * calls that grow it. */
+void *pydl_workspace(pydl_ws_slot slot, size_t bytes);
+
+#endif /* PYDL_WORKSPACE_H */

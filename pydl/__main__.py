@@ -1,0 +1,3 @@
+from pydl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""Thread control: how many threads pydl's OpenMP kernels use."""
+from __future__ import annotations
+
+import contextlib
+import operator
+import os
+import warnings
+from typing import Iterator
+
+from pydl import _core
+
+__all__ = ["get_num_threads", "set_num_threads", "num_threads"]
+
+
+def _as_thread_count(n: object, fn: str) -> int:
+    try:
+        value = operator.index(n)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{fn}: expected an int >= 1, got {type(n).__name__} {n!r}") from None
+    if value < 1:
+        raise ValueError(f"{fn}: expected an int >= 1, got {value}")
+    return value
+
+
+def get_num_threads() -> int:
+    """Number of threads pydl's kernels use for calls from this thread.
+
+    The default is PYDL_NUM_THREADS if set, else OMP_NUM_THREADS, else all
+    cores.  It is OpenMP's own setting, so threadpoolctl sees and limits it.
+    A build without OpenMP always reports 1.
+    """
+    return _core.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (an int >= 1) for kernels called from this thread."""
+    _core.set_num_threads(_as_thread_count(n, "set_num_threads"))
+
+
+@contextlib.contextmanager
+def num_threads(n: int) -> Iterator[None]:
+    """Context manager: use ``n`` threads inside the ``with`` block only.
+
+    >>> with pydl.num_threads(1):
+    ...     c = pydl.ops.matmul(a, b)
+    """
+    n = _as_thread_count(n, "num_threads")
+    previous = _core.get_num_threads()
+    _core.set_num_threads(n)
+    try:
+        yield
+    finally:
+        _core.set_num_threads(previous)
+
+
+def _apply_environment() -> None:
+    """Honour PYDL_NUM_THREADS at import (warn, never fail, on a bad value)."""
+    value = os.environ.get("PYDL_NUM_THREADS", "").strip()
+    if not value:
+        return
+    try:
+        set_num_threads(int(value))
+    except (TypeError, ValueError):
+        warnings.warn(f"pydl: ignoring PYDL_NUM_THREADS={value!r}: expected an int >= 1",
+                      RuntimeWarning, stacklevel=3)

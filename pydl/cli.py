@@ -1,0 +1,52 @@
+"""The `pydl` command line: `pydl info`, `pydl bench ...`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from pydl import show_config
+
+    show_config()
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from pydl.benchmarks import run
+
+    return run(args.suite, threads=args.threads, quick=args.quick, repeat=args.repeat)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pydl", description="pydl: fast deep-learning kernels for the CPU")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    info = sub.add_parser("info", help="print version, compiler, OpenMP, CPU features, "
+                                       "kernel path and threads")
+    info.set_defaults(func=_cmd_info)
+
+    bench = sub.add_parser("bench", help="benchmark pydl against its peers on this machine")
+    bench.add_argument("suite", nargs="?", default="gemm", choices=["gemm"],
+                       help="what to benchmark (default: gemm)")
+    bench.add_argument("--threads", type=int, default=2, help="threads for pydl and the peer")
+    bench.add_argument("--quick", action="store_true", help="fewer, smaller cases")
+    bench.add_argument("--repeat", type=int, default=7,
+                       help="timed samples per case and library (median reported)")
+    bench.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "threads", 1) < 1 or getattr(args, "repeat", 1) < 1:
+        parser.error("--threads and --repeat must be >= 1")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
