@@ -27,32 +27,22 @@
 
 /* Pack an mc x kc block of A (element (i, p) at a[i*rs + p*cs]) into
  * ceil(mc/mr) micro-panels of mr x kc, column-major within a panel
- * (ap[p*mr + i]); rows past mc are zero. */
-static void GEMM_PACK_A(int64_t mc, int64_t kc, const GEMM_T *a, int64_t rs, int64_t cs,
+ * (ap[p*mr + i]); rows past mc are zero.  Writes are sequential; reads walk
+ * mr rows (or one column) of A in step. */
+static void GEMM_PACK_A(int64_t mc, int64_t kc, const GEMM_T *restrict a, int64_t rs, int64_t cs,
                         int mr, GEMM_T *restrict ap)
 {
     for (int64_t i0 = 0; i0 < mc; i0 += mr) {
-        int64_t mi = mc - i0 < mr ? mc - i0 : mr;
+        const int64_t mi = mc - i0 < mr ? mc - i0 : mr;
         const GEMM_T *ai = a + i0 * rs;
-        if (rs == 1) {
-            for (int64_t p = 0; p < kc; p++) {
-                for (int64_t i = 0; i < mi; i++) {
-                    ap[p * mr + i] = ai[p * cs + i];
-                }
-            }
-        } else {
+        for (int64_t p = 0; p < kc; p++) {
+            const GEMM_T *col = ai + p * cs;
+            GEMM_T *dst = ap + p * mr;
             for (int64_t i = 0; i < mi; i++) {
-                const GEMM_T *row = ai + i * rs;
-                for (int64_t p = 0; p < kc; p++) {
-                    ap[p * mr + i] = row[p * cs];
-                }
+                dst[i] = col[i * rs];
             }
-        }
-        if (mi < mr) {
-            for (int64_t p = 0; p < kc; p++) {
-                for (int64_t i = mi; i < mr; i++) {
-                    ap[p * mr + i] = 0;
-                }
+            for (int64_t i = mi; i < mr; i++) {
+                dst[i] = 0;
             }
         }
         ap += (int64_t)mr * kc;
@@ -62,37 +52,44 @@ static void GEMM_PACK_A(int64_t mc, int64_t kc, const GEMM_T *a, int64_t rs, int
 /* Pack a kc x nc block of B (element (p, j) at b[p*rs + j*cs]) into
  * ceil(nc/nr) micro-panels of kc x nr, row-major within a panel
  * (bp[p*nr + j]); columns past nc are zero. */
-static void GEMM_PACK_B(int64_t kc, int64_t nc, const GEMM_T *b, int64_t rs, int64_t cs,
+static void GEMM_PACK_B(int64_t kc, int64_t nc, const GEMM_T *restrict b, int64_t rs, int64_t cs,
                         int nr, GEMM_T *restrict bp)
 {
-    for (int64_t j0 = 0; j0 < nc; j0 += nr) {
-        int64_t nj = nc - j0 < nr ? nc - j0 : nr;
-        const GEMM_T *bj = b + j0 * cs;
-        if (cs == 1) {
-            for (int64_t p = 0; p < kc; p++) {
-                const GEMM_T *row = bj + p * rs;
-                GEMM_T *dst = bp + p * nr;
+    const int64_t panels = (nc + nr - 1) / nr;
+    if (cs == 1) {
+        /* Rows of B are contiguous: read each row once, front to back, and
+         * deal it out to the panels. */
+        for (int64_t p = 0; p < kc; p++) {
+            const GEMM_T *row = b + p * rs;
+            for (int64_t t = 0; t < panels; t++) {
+                const int64_t j0 = t * nr;
+                const int64_t nj = nc - j0 < nr ? nc - j0 : nr;
+                GEMM_T *dst = bp + t * nr * kc + p * nr;
                 for (int64_t j = 0; j < nj; j++) {
-                    dst[j] = row[j];
+                    dst[j] = row[j0 + j];
                 }
                 for (int64_t j = nj; j < nr; j++) {
                     dst[j] = 0;
                 }
             }
-        } else {
-            for (int64_t p = 0; p < kc; p++) {
-                for (int64_t j = nj; j < nr; j++) {
-                    bp[p * nr + j] = 0;
-                }
-            }
+        }
+        return;
+    }
+    for (int64_t t = 0; t < panels; t++) {
+        const int64_t j0 = t * nr;
+        const int64_t nj = nc - j0 < nr ? nc - j0 : nr;
+        const GEMM_T *bj = b + j0 * cs;
+        GEMM_T *panel = bp + t * nr * kc;
+        for (int64_t p = 0; p < kc; p++) {
+            const GEMM_T *src = bj + p * rs;
+            GEMM_T *dst = panel + p * nr;
             for (int64_t j = 0; j < nj; j++) {
-                const GEMM_T *col = bj + j * cs;
-                for (int64_t p = 0; p < kc; p++) {
-                    bp[p * nr + j] = col[p * rs];
-                }
+                dst[j] = src[j * cs];
+            }
+            for (int64_t j = nj; j < nr; j++) {
+                dst[j] = 0;
             }
         }
-        bp += (int64_t)nr * kc;
     }
 }
 
