@@ -14,7 +14,11 @@
 /* Below this many multiply-adds (m*n*k) a product runs on one thread: waking
  * the pool costs more than it saves.  Above it, each extra thread must get at
  * least this much work. */
-#define PYDL_GEMM_MIN_WORK_PER_THREAD ((int64_t)1 << 17)
+#define PYDL_GEMM_MIN_WORK_PER_THREAD ((int64_t)1 << 18)
+
+/* Threads share packed B (and split the rows of C) when C has at least this
+ * many micro-tile rows per thread; below it they split C into rectangles. */
+#define PYDL_GEMM_SHARED_B_MIN_TILES 4
 
 /* Threads for an m x n x k product with `tiles` micro-tiles in C. */
 static int pydl_gemm_threads(int64_t m, int64_t n, int64_t k, int64_t tiles, int n_threads)
@@ -64,7 +68,10 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_PACK_B sgemm_pack_b
 #define GEMM_SCALE_C sgemm_scale_c
 #define GEMM_KC sgemm_kc
+#define GEMM_MACRO sgemm_macro
+#define GEMM_BLOCKS sgemm_blocks
 #define GEMM_BLOCKED sgemm_blocked
+#define GEMM_SHARED_B sgemm_shared_b
 #define GEMM_THREADED sgemm_threaded
 #define GEMM_STRIDED pydl_sgemm_strided
 #define GEMM_BATCHED pydl_sgemm_batched
@@ -77,7 +84,10 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_PACK_B
 #undef GEMM_SCALE_C
 #undef GEMM_KC
+#undef GEMM_MACRO
+#undef GEMM_BLOCKS
 #undef GEMM_BLOCKED
+#undef GEMM_SHARED_B
 #undef GEMM_THREADED
 #undef GEMM_STRIDED
 #undef GEMM_BATCHED
@@ -91,7 +101,10 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_PACK_B dgemm_pack_b
 #define GEMM_SCALE_C dgemm_scale_c
 #define GEMM_KC dgemm_kc
+#define GEMM_MACRO dgemm_macro
+#define GEMM_BLOCKS dgemm_blocks
 #define GEMM_BLOCKED dgemm_blocked
+#define GEMM_SHARED_B dgemm_shared_b
 #define GEMM_THREADED dgemm_threaded
 #define GEMM_STRIDED pydl_dgemm_strided
 #define GEMM_BATCHED pydl_dgemm_batched

@@ -8,8 +8,8 @@ static const pydl_sgemm_config sgemm_table[PYDL_ISA_COUNT] = {
     /*                    mr  nr   mc   kc    nc  micro-kernel */
     [PYDL_ISA_GENERIC] = { 4, 16, 128, 256, 2048, pydl_sgemm_ukr_ref_4x16},
 #ifdef PYDL_HAVE_X86_KERNELS
-    [PYDL_ISA_AVX2]    = { 6, 16, 144, 256, 4096, pydl_sgemm_ukr_avx2_6x16},
-    [PYDL_ISA_AVX512]  = {12, 32, 144, 384, 4096, pydl_sgemm_ukr_avx512_12x32},
+    [PYDL_ISA_AVX2]    = { 6, 16, 144, 512, 4096, pydl_sgemm_ukr_avx2_6x16},
+    [PYDL_ISA_AVX512]  = {12, 32, 240, 256, 4096, pydl_sgemm_ukr_avx512_12x32},
 #endif
 };
 
@@ -18,7 +18,7 @@ static const pydl_dgemm_config dgemm_table[PYDL_ISA_COUNT] = {
     [PYDL_ISA_GENERIC] = { 4,  8, 128, 256, 2048, pydl_dgemm_ukr_ref_4x8},
 #ifdef PYDL_HAVE_X86_KERNELS
     [PYDL_ISA_AVX2]    = { 6,  8, 144, 256, 2048, pydl_dgemm_ukr_avx2_6x8},
-    [PYDL_ISA_AVX512]  = {12, 16, 144, 256, 2048, pydl_dgemm_ukr_avx512_12x16},
+    [PYDL_ISA_AVX512]  = {12, 16, 240, 256, 2048, pydl_dgemm_ukr_avx512_12x16},
 #endif
 };
 

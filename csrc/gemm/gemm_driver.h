@@ -6,7 +6,8 @@
  *   GEMM_T            element type (float or double)
  *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
- *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_BLOCKED, GEMM_THREADED
+ *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
+ *   GEMM_BLOCKED, GEMM_SHARED_B, GEMM_THREADED
  *                     names of this file's static functions
  *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
  *                     names of the public entry points (pydl.h)
@@ -120,17 +121,39 @@ static int64_t GEMM_KC(int64_t k, int kc_max)
     return (kc + 7) / 8 * 8 < kc_max ? (kc + 7) / 8 * 8 : kc_max;
 }
 
-/* One thread's share: C[0:m, 0:n] on this thread only, with its own
- * packing buffers.  Returns PYDL_ERR_NOMEM if the scratch cannot be had. */
+/* The macro-kernel: every micro-tile of an mc x nc block of C from a packed
+ * mc x kc block of A and a packed kc x nc block of B (loops 2 and 1). */
+static void GEMM_MACRO(const GEMM_CONFIG *cfg, int64_t mc, int64_t nc, int64_t kc, GEMM_T alpha,
+                       const GEMM_T *ap, const GEMM_T *bp, GEMM_T beta, GEMM_T *c, int64_t rs_c)
+{
+    const int mr = cfg->mr, nr = cfg->nr;
+    for (int64_t jr = 0; jr < nc; jr += nr) {
+        const int64_t nn = nc - jr < nr ? nc - jr : nr;
+        for (int64_t ir = 0; ir < mc; ir += mr) {
+            const int64_t mm = mc - ir < mr ? mc - ir : mr;
+            cfg->ukr(kc, alpha, ap + ir * kc, bp + jr * kc, beta, c + ir * rs_c + jr, rs_c, mm, nn);
+        }
+    }
+}
+
+/* Sizes of the packed blocks for an m x n x k product. */
+static void GEMM_BLOCKS(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
+                        int64_t *mc, int64_t *kc, int64_t *nc)
+{
+    *kc = GEMM_KC(k, cfg->kc);
+    *mc = m < cfg->mc ? (m + cfg->mr - 1) / cfg->mr * cfg->mr : cfg->mc;
+    *nc = n < cfg->nc ? (n + cfg->nr - 1) / cfg->nr * cfg->nr : cfg->nc;
+}
+
+/* One thread, C[0:m, 0:n], with this thread's own packing buffers.
+ * Returns PYDL_ERR_NOMEM if the scratch cannot be had. */
 static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
                         const GEMM_T *a, int64_t rs_a, int64_t cs_a,
                         const GEMM_T *b, int64_t rs_b, int64_t cs_b,
                         GEMM_T beta, GEMM_T *c, int64_t rs_c)
 {
-    const int mr = cfg->mr, nr = cfg->nr;
-    const int64_t kc_max = GEMM_KC(k, cfg->kc);
-    const int64_t mc_max = m < cfg->mc ? (m + mr - 1) / mr * mr : cfg->mc;
-    const int64_t nc_max = n < cfg->nc ? (n + nr - 1) / nr * nr : cfg->nc;
+    int64_t mc_max, kc_max, nc_max;
+    GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
     GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc_max * kc_max) * sizeof(GEMM_T));
     GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
     if (ap == NULL || bp == NULL) {
@@ -141,27 +164,79 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
         for (int64_t pc = 0; pc < k; pc += kc_max) {
             const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
             const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
-            GEMM_PACK_B(kc, nc, b + pc * rs_b + jc * cs_b, rs_b, cs_b, nr, bp);
+            GEMM_PACK_B(kc, nc, b + pc * rs_b + jc * cs_b, rs_b, cs_b, cfg->nr, bp);
             for (int64_t ic = 0; ic < m; ic += mc_max) {
                 const int64_t mc = m - ic < mc_max ? m - ic : mc_max;
-                GEMM_PACK_A(mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, mr, ap);
-                for (int64_t jr = 0; jr < nc; jr += nr) {
-                    const int64_t nn = nc - jr < nr ? nc - jr : nr;
-                    for (int64_t ir = 0; ir < mc; ir += mr) {
-                        const int64_t mm = mc - ir < mr ? mc - ir : mr;
-                        cfg->ukr(kc, alpha, ap + ir * kc, bp + jr * kc, beta_pc,
-                                 c + (ic + ir) * rs_c + jc + jr, rs_c, mm, nn);
-                    }
-                }
+                GEMM_PACK_A(mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, cfg->mr, ap);
+                GEMM_MACRO(cfg, mc, nc, kc, alpha, ap, bp, beta_pc, c + ic * rs_c + jc, rs_c);
             }
         }
     }
     return PYDL_OK;
 }
 
-/* The whole product on up to n_threads threads: C is cut into a tm x tn grid
- * of rectangles (tm * tn = threads used), on micro-tile boundaries; thread t
- * owns rectangle (t / tn, t % tn) and nothing else. */
+/* Threads share each packed block of B: for every (jc, pc) block the team
+ * packs B together (thread t packs its share of the micro-panels), waits,
+ * then thread t computes the rows [i0, i1) of C it owns (packing its own
+ * blocks of A), and waits again before B is repacked.  Used when C has
+ * enough rows for every thread, so B is packed once and not once per
+ * thread. */
+static int GEMM_SHARED_B(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
+                         const GEMM_T *a, int64_t rs_a, int64_t cs_a,
+                         const GEMM_T *b, int64_t rs_b, int64_t cs_b,
+                         GEMM_T beta, GEMM_T *c, int64_t rs_c, int nt)
+{
+    int64_t mc_max, kc_max, nc_max;
+    GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
+    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
+    if (bp == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    const int64_t m_tiles = (m + cfg->mr - 1) / cfg->mr;
+    int status = PYDL_OK;
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = pydl_omp_thread_num(), team = pydl_omp_num_threads();
+        const int64_t i0 = m_tiles * t / team * cfg->mr;
+        const int64_t i1_tile = m_tiles * (t + 1) / team * cfg->mr;
+        const int64_t i1 = i1_tile < m ? i1_tile : m;
+        const int64_t my_mc = i1 - i0 < mc_max ? (i1 - i0 + cfg->mr - 1) / cfg->mr * cfg->mr : mc_max;
+        GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(my_mc * kc_max + 1) * sizeof(GEMM_T));
+        if (ap == NULL) {
+#pragma omp atomic write
+            status = PYDL_ERR_NOMEM;
+        }
+#pragma omp barrier
+        for (int64_t jc = 0; jc < n && status == PYDL_OK; jc += nc_max) {
+            const int64_t nc = n - jc < nc_max ? n - jc : nc_max;
+            const int64_t panels = (nc + cfg->nr - 1) / cfg->nr;
+            const int64_t p0 = panels * t / team, p1 = panels * (t + 1) / team;
+            const int64_t j0 = p0 * cfg->nr, j1 = p1 * cfg->nr < nc ? p1 * cfg->nr : nc;
+            for (int64_t pc = 0; pc < k; pc += kc_max) {
+                const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+                const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
+                if (j1 > j0) {
+                    GEMM_PACK_B(kc, j1 - j0, b + pc * rs_b + (jc + j0) * cs_b, rs_b, cs_b,
+                                cfg->nr, bp + j0 * kc);
+                }
+#pragma omp barrier
+                for (int64_t ic = i0; ic < i1; ic += my_mc) {
+                    const int64_t mc = i1 - ic < my_mc ? i1 - ic : my_mc;
+                    GEMM_PACK_A(mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, cfg->mr, ap);
+                    GEMM_MACRO(cfg, mc, nc, kc, alpha, ap, bp, beta_pc, c + ic * rs_c + jc, rs_c);
+                }
+#pragma omp barrier
+            }
+        }
+    }
+    return status;
+}
+
+/* The whole product on up to n_threads threads.  Tall C: threads split the
+ * rows and share packed B (GEMM_SHARED_B).  Otherwise C is cut into a
+ * tm x tn grid of rectangles on micro-tile boundaries; thread t owns
+ * rectangle (t / tn, t % tn), packs its own A and B, and touches nothing
+ * else. */
 static int GEMM_THREADED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
                          const GEMM_T *a, int64_t rs_a, int64_t cs_a,
                          const GEMM_T *b, int64_t rs_b, int64_t cs_b,
@@ -172,6 +247,10 @@ static int GEMM_THREADED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k
     int nt = pydl_gemm_threads(m, n, k, m_tiles * n_tiles, n_threads);
     if (nt <= 1) {
         return GEMM_BLOCKED(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c);
+    }
+    if (m_tiles >= (int64_t)PYDL_GEMM_SHARED_B_MIN_TILES * nt) {
+        return GEMM_SHARED_B(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c,
+                             nt);
     }
     int status = PYDL_OK;
 #pragma omp parallel num_threads(nt)
