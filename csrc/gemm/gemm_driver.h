@@ -27,70 +27,26 @@
  */
 
 /* Pack an mc x kc block of A (element (i, p) at a[i*rs + p*cs]) into
- * ceil(mc/mr) micro-panels of mr x kc, column-major within a panel
- * (ap[p*mr + i]); rows past mc are zero.  Writes are sequential; reads walk
- * mr rows (or one column) of A in step. */
-static void GEMM_PACK_A(int64_t mc, int64_t kc, const GEMM_T *restrict a, int64_t rs, int64_t cs,
-                        int mr, GEMM_T *restrict ap)
+ * ceil(mc/mr) micro-panels of mr x kc (ap[p*mr + i] within a panel). */
+static void GEMM_PACK_A(const GEMM_CONFIG *cfg, int64_t mc, int64_t kc, const GEMM_T *a,
+                        int64_t rs, int64_t cs, GEMM_T *ap)
 {
+    const int mr = cfg->mr;
     for (int64_t i0 = 0; i0 < mc; i0 += mr) {
         const int64_t mi = mc - i0 < mr ? mc - i0 : mr;
-        const GEMM_T *ai = a + i0 * rs;
-        for (int64_t p = 0; p < kc; p++) {
-            const GEMM_T *col = ai + p * cs;
-            GEMM_T *dst = ap + p * mr;
-            for (int64_t i = 0; i < mi; i++) {
-                dst[i] = col[i * rs];
-            }
-            for (int64_t i = mi; i < mr; i++) {
-                dst[i] = 0;
-            }
-        }
-        ap += (int64_t)mr * kc;
+        cfg->pack_a(kc, mi, a + i0 * rs, rs, cs, ap + i0 * kc);
     }
 }
 
 /* Pack a kc x nc block of B (element (p, j) at b[p*rs + j*cs]) into
- * ceil(nc/nr) micro-panels of kc x nr, row-major within a panel
- * (bp[p*nr + j]); columns past nc are zero. */
-static void GEMM_PACK_B(int64_t kc, int64_t nc, const GEMM_T *restrict b, int64_t rs, int64_t cs,
-                        int nr, GEMM_T *restrict bp)
+ * ceil(nc/nr) micro-panels of kc x nr (bp[p*nr + j] within a panel). */
+static void GEMM_PACK_B(const GEMM_CONFIG *cfg, int64_t kc, int64_t nc, const GEMM_T *b,
+                        int64_t rs, int64_t cs, GEMM_T *bp)
 {
-    const int64_t panels = (nc + nr - 1) / nr;
-    if (cs == 1) {
-        /* Rows of B are contiguous: read each row once, front to back, and
-         * deal it out to the panels. */
-        for (int64_t p = 0; p < kc; p++) {
-            const GEMM_T *row = b + p * rs;
-            for (int64_t t = 0; t < panels; t++) {
-                const int64_t j0 = t * nr;
-                const int64_t nj = nc - j0 < nr ? nc - j0 : nr;
-                GEMM_T *dst = bp + t * nr * kc + p * nr;
-                for (int64_t j = 0; j < nj; j++) {
-                    dst[j] = row[j0 + j];
-                }
-                for (int64_t j = nj; j < nr; j++) {
-                    dst[j] = 0;
-                }
-            }
-        }
-        return;
-    }
-    for (int64_t t = 0; t < panels; t++) {
-        const int64_t j0 = t * nr;
+    const int nr = cfg->nr;
+    for (int64_t j0 = 0; j0 < nc; j0 += nr) {
         const int64_t nj = nc - j0 < nr ? nc - j0 : nr;
-        const GEMM_T *bj = b + j0 * cs;
-        GEMM_T *panel = bp + t * nr * kc;
-        for (int64_t p = 0; p < kc; p++) {
-            const GEMM_T *src = bj + p * rs;
-            GEMM_T *dst = panel + p * nr;
-            for (int64_t j = 0; j < nj; j++) {
-                dst[j] = src[j * cs];
-            }
-            for (int64_t j = nj; j < nr; j++) {
-                dst[j] = 0;
-            }
-        }
+        cfg->pack_b(kc, nj, b + j0 * cs, cs, rs, bp + j0 * kc);
     }
 }
 
@@ -164,10 +120,10 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
         for (int64_t pc = 0; pc < k; pc += kc_max) {
             const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
             const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
-            GEMM_PACK_B(kc, nc, b + pc * rs_b + jc * cs_b, rs_b, cs_b, cfg->nr, bp);
+            GEMM_PACK_B(cfg, kc, nc, b + pc * rs_b + jc * cs_b, rs_b, cs_b, bp);
             for (int64_t ic = 0; ic < m; ic += mc_max) {
                 const int64_t mc = m - ic < mc_max ? m - ic : mc_max;
-                GEMM_PACK_A(mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, cfg->mr, ap);
+                GEMM_PACK_A(cfg, mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, ap);
                 GEMM_MACRO(cfg, mc, nc, kc, alpha, ap, bp, beta_pc, c + ic * rs_c + jc, rs_c);
             }
         }
@@ -216,13 +172,13 @@ static int GEMM_SHARED_B(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k
                 const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
                 const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
                 if (j1 > j0) {
-                    GEMM_PACK_B(kc, j1 - j0, b + pc * rs_b + (jc + j0) * cs_b, rs_b, cs_b,
-                                cfg->nr, bp + j0 * kc);
+                    GEMM_PACK_B(cfg, kc, j1 - j0, b + pc * rs_b + (jc + j0) * cs_b, rs_b, cs_b,
+                                bp + j0 * kc);
                 }
 #pragma omp barrier
                 for (int64_t ic = i0; ic < i1; ic += my_mc) {
                     const int64_t mc = i1 - ic < my_mc ? i1 - ic : my_mc;
-                    GEMM_PACK_A(mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, cfg->mr, ap);
+                    GEMM_PACK_A(cfg, mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, ap);
                     GEMM_MACRO(cfg, mc, nc, kc, alpha, ap, bp, beta_pc, c + ic * rs_c + jc, rs_c);
                 }
 #pragma omp barrier

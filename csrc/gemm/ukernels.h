@@ -34,21 +34,31 @@ typedef void (*pydl_sgemm_ukr)(int64_t k, float alpha, const float *a, const flo
 typedef void (*pydl_dgemm_ukr)(int64_t k, double alpha, const double *a, const double *b,
                                double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
 
+/* Micro-panel packers (contract: pack_impl.h): dst[p*R + i] =
+ * x[i*rs_i + p*rs_p] for i < mn <= R, p < k; zero for mn <= i < R. */
+typedef void (*pydl_spack)(int64_t k, int64_t mn, const float *x, int64_t rs_i, int64_t rs_p,
+                           float *dst);
+typedef void (*pydl_dpack)(int64_t k, int64_t mn, const double *x, int64_t rs_i, int64_t rs_p,
+                           double *dst);
+
 /* Block sizes of one ISA (BLIS naming):
  *   mr x nr  micro-tile, held in registers
  *   kc       depth of a packed slice: an mr x kc sliver of A and a kc x nr
  *            sliver of B stay in L1 while one tile is computed
  *   mc       rows of the packed A block (mc x kc, kept in L2)
  *   nc       columns of the packed B block (kc x nc, kept in L3)
- * mc must be a multiple of mr and nc a multiple of nr. */
+ * mc must be a multiple of mr and nc a multiple of nr.  pack_a packs
+ * micro-panels of width mr, pack_b of width nr. */
 typedef struct pydl_sgemm_config {
     int mr, nr, mc, kc, nc;
     pydl_sgemm_ukr ukr;
+    pydl_spack pack_a, pack_b;
 } pydl_sgemm_config;
 
 typedef struct pydl_dgemm_config {
     int mr, nr, mc, kc, nc;
     pydl_dgemm_ukr ukr;
+    pydl_dpack pack_a, pack_b;
 } pydl_dgemm_config;
 
 /* The table row for an ISA (gemm_config.c). */
@@ -60,7 +70,27 @@ void pydl_sgemm_ukr_ref_4x16(int64_t k, float alpha, const float *a, const float
                              float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_dgemm_ukr_ref_4x8(int64_t k, double alpha, const double *a, const double *b,
                             double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
+
+/* Packers, named <type>pack_<isa>_<R>. */
+#define PYDL_SPACK_PROTO(name) \
+    void name(int64_t k, int64_t mn, const float *x, int64_t rs_i, int64_t rs_p, float *dst)
+#define PYDL_DPACK_PROTO(name) \
+    void name(int64_t k, int64_t mn, const double *x, int64_t rs_i, int64_t rs_p, double *dst)
+PYDL_SPACK_PROTO(pydl_spack_ref_4);
+PYDL_SPACK_PROTO(pydl_spack_ref_16);
+PYDL_DPACK_PROTO(pydl_dpack_ref_4);
+PYDL_DPACK_PROTO(pydl_dpack_ref_8);
+
 #ifdef PYDL_HAVE_X86_KERNELS
+PYDL_SPACK_PROTO(pydl_spack_avx2_6);
+PYDL_SPACK_PROTO(pydl_spack_avx2_16);
+PYDL_DPACK_PROTO(pydl_dpack_avx2_6);
+PYDL_DPACK_PROTO(pydl_dpack_avx2_8);
+PYDL_SPACK_PROTO(pydl_spack_avx512_12);
+PYDL_SPACK_PROTO(pydl_spack_avx512_32);
+PYDL_DPACK_PROTO(pydl_dpack_avx512_12);
+PYDL_DPACK_PROTO(pydl_dpack_avx512_16);
+
 void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *a, const float *b,
                               float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *a, const double *b,
