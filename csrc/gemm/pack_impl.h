@@ -120,23 +120,24 @@ static inline void spack_avx2(int64_t k, int64_t mn, const float *x, int64_t rs_
         spack_scalar(k, mn, x, rs_i, rs_p, dst, R);
         return;
     }
+    /* Chunks of 8 rows, last chunk first: a partial chunk (w < 8 rows) is
+     * stored with full-width stores whose spill into the next column is
+     * overwritten by the chunks that follow; only the panel's very last
+     * column needs a (slow) masked store. */
     int64_t p = 0;
     for (; p + 8 <= k; p += 8) {
-        for (int i0 = 0; i0 < R; i0 += 8) {
+        for (int i0 = (R - 1) / 8 * 8; i0 >= 0; i0 -= 8) {
             __m256 r[8];
             for (int i = 0; i < 8; i++) {
                 r[i] = i0 + i < mn ? _mm256_loadu_ps(x + (i0 + i) * rs_i + p) : _mm256_setzero_ps();
             }
             transpose8_ps(r);
             const int w = R - i0 < 8 ? R - i0 : 8;
-            if (w == 8) {
-                for (int q = 0; q < 8; q++) {
+            for (int q = 0; q < 8; q++) {
+                if (w < 8 && p + q == k - 1) {
+                    _mm256_maskstore_ps(dst + (p + q) * R + i0, lanes_ps(w), r[q]);
+                } else {
                     _mm256_storeu_ps(dst + (p + q) * R + i0, r[q]);
-                }
-            } else {
-                const __m256i mask = lanes_ps(w);
-                for (int q = 0; q < 8; q++) {
-                    _mm256_maskstore_ps(dst + (p + q) * R + i0, mask, r[q]);
                 }
             }
         }
@@ -155,21 +156,18 @@ static inline void dpack_avx2(int64_t k, int64_t mn, const double *x, int64_t rs
     }
     int64_t p = 0;
     for (; p + 4 <= k; p += 4) {
-        for (int i0 = 0; i0 < R; i0 += 4) {
+        for (int i0 = (R - 1) / 4 * 4; i0 >= 0; i0 -= 4) {
             __m256d r[4];
             for (int i = 0; i < 4; i++) {
                 r[i] = i0 + i < mn ? _mm256_loadu_pd(x + (i0 + i) * rs_i + p) : _mm256_setzero_pd();
             }
             transpose4_pd(r);
             const int w = R - i0 < 4 ? R - i0 : 4;
-            if (w == 4) {
-                for (int q = 0; q < 4; q++) {
+            for (int q = 0; q < 4; q++) {
+                if (w < 4 && p + q == k - 1) {
+                    _mm256_maskstore_pd(dst + (p + q) * R + i0, lanes_pd(w), r[q]);
+                } else {
                     _mm256_storeu_pd(dst + (p + q) * R + i0, r[q]);
-                }
-            } else {
-                const __m256i mask = lanes_pd(w);
-                for (int q = 0; q < 4; q++) {
-                    _mm256_maskstore_pd(dst + (p + q) * R + i0, mask, r[q]);
                 }
             }
         }

@@ -3,27 +3,11 @@
  * and called only when the CPU has both (cpu.c).  Contract: ukernels.h.
  *
  * sgemm 6x16: 6 rows x 2 ymm of 8 floats = 12 accumulators; dgemm 6x8: the
- * same with 4 doubles per ymm.  Column edges use maskload/maskstore.
+ * same with 4 doubles per ymm.  Column edges go through a small buffer.
  */
 #include <immintrin.h>
 
 #include "ukernels.h"
-
-/* Lane mask with the first n (clamped to 0..8) 32-bit lanes set. */
-static inline __m256i mask_ps(int64_t n)
-{
-    const int64_t c = n < 0 ? 0 : n > 8 ? 8 : n;
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)c), lanes);
-}
-
-/* Lane mask with the first n (clamped to 0..4) 64-bit lanes set. */
-static inline __m256i mask_pd(int64_t n)
-{
-    const int64_t c = n < 0 ? 0 : n > 4 ? 4 : n;
-    const __m256i lanes = _mm256_setr_epi64x(0, 1, 2, 3);
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(c), lanes);
-}
 
 void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
                               const float *restrict b, float beta, float *restrict c,
@@ -48,9 +32,28 @@ void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
         a += 6;
         b += 16;
     }
-    const __m256i k0 = mask_ps(n), k1 = mask_ps(n - 8);
     const __m256 va = _mm256_set1_ps(alpha);
     const __m256 vb = _mm256_set1_ps(beta);
+    if (n == 16) {
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; i++) {
+            if (i < m) {
+                float *row = c + i * rs_c;
+                __m256 r0 = _mm256_mul_ps(va, acc[i][0]);
+                __m256 r1 = _mm256_mul_ps(va, acc[i][1]);
+                if (beta != 0) {
+                    r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), r0);
+                    r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), r1);
+                }
+                _mm256_storeu_ps(row, r0);
+                _mm256_storeu_ps(row + 8, r1);
+            }
+        }
+        return;
+    }
+    /* Column edge: go through a small buffer (masked stores are slow on
+     * some AVX2 CPUs). */
+    float tile[16];
 #pragma GCC unroll 6
     for (int i = 0; i < 6; i++) {
         if (i < m) {
@@ -58,11 +61,17 @@ void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
             __m256 r0 = _mm256_mul_ps(va, acc[i][0]);
             __m256 r1 = _mm256_mul_ps(va, acc[i][1]);
             if (beta != 0) {
-                r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row, k0), r0);
-                r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row + 8, k1), r1);
+                for (int64_t j = 0; j < n; j++) {
+                    tile[j] = row[j];
+                }
+                r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(tile), r0);
+                r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(tile + 8), r1);
             }
-            _mm256_maskstore_ps(row, k0, r0);
-            _mm256_maskstore_ps(row + 8, k1, r1);
+            _mm256_storeu_ps(tile, r0);
+            _mm256_storeu_ps(tile + 8, r1);
+            for (int64_t j = 0; j < n; j++) {
+                row[j] = tile[j];
+            }
         }
     }
 }
@@ -90,9 +99,26 @@ void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *restrict a,
         a += 6;
         b += 8;
     }
-    const __m256i k0 = mask_pd(n), k1 = mask_pd(n - 4);
     const __m256d va = _mm256_set1_pd(alpha);
     const __m256d vb = _mm256_set1_pd(beta);
+    if (n == 8) {
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; i++) {
+            if (i < m) {
+                double *row = c + i * rs_c;
+                __m256d r0 = _mm256_mul_pd(va, acc[i][0]);
+                __m256d r1 = _mm256_mul_pd(va, acc[i][1]);
+                if (beta != 0) {
+                    r0 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(row), r0);
+                    r1 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(row + 4), r1);
+                }
+                _mm256_storeu_pd(row, r0);
+                _mm256_storeu_pd(row + 4, r1);
+            }
+        }
+        return;
+    }
+    double tile[8];
 #pragma GCC unroll 6
     for (int i = 0; i < 6; i++) {
         if (i < m) {
@@ -100,11 +126,17 @@ void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *restrict a,
             __m256d r0 = _mm256_mul_pd(va, acc[i][0]);
             __m256d r1 = _mm256_mul_pd(va, acc[i][1]);
             if (beta != 0) {
-                r0 = _mm256_fmadd_pd(vb, _mm256_maskload_pd(row, k0), r0);
-                r1 = _mm256_fmadd_pd(vb, _mm256_maskload_pd(row + 4, k1), r1);
+                for (int64_t j = 0; j < n; j++) {
+                    tile[j] = row[j];
+                }
+                r0 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(tile), r0);
+                r1 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(tile + 4), r1);
             }
-            _mm256_maskstore_pd(row, k0, r0);
-            _mm256_maskstore_pd(row + 4, k1, r1);
+            _mm256_storeu_pd(tile, r0);
+            _mm256_storeu_pd(tile + 4, r1);
+            for (int64_t j = 0; j < n; j++) {
+                row[j] = tile[j];
+            }
         }
     }
 }
