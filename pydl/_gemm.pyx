@@ -34,6 +34,8 @@ cdef cnp.ndarray _as_array(object x, str fn, str name):
     if not _float_type(cnp.PyArray_TYPE(arr)):
         raise TypeError(f"{fn}: expected {name} of dtype {_ACCEPTED}, got dtype {arr.dtype}. "
                         f"Convert it first, e.g. {name}.astype(np.float32).")
+    if not cnp.PyArray_ISNOTSWAPPED(arr):
+        return arr.astype(arr.dtype.newbyteorder("="), order="C")
     if not _element_strided(arr):
         return np.array(arr, order="C", copy=True)
     return arr
@@ -249,7 +251,8 @@ def matmul(a, b, out=None):
         t = cnp.PyArray_TYPE(A)
         if (cnp.PyArray_NDIM(A) == 2 and cnp.PyArray_NDIM(B) == 2 and _float_type(t)
                 and cnp.PyArray_TYPE(B) == t and cnp.PyArray_DIMS(A)[1] == cnp.PyArray_DIMS(B)[0]
-                and cnp.PyArray_ISALIGNED(A) and cnp.PyArray_ISALIGNED(B)):
+                and cnp.PyArray_ISALIGNED(A) and cnp.PyArray_ISALIGNED(B)
+                and cnp.PyArray_ISNOTSWAPPED(A) and cnp.PyArray_ISNOTSWAPPED(B)):
             dims[0] = cnp.PyArray_DIMS(A)[0]
             dims[1] = cnp.PyArray_DIMS(B)[1]
             C = cnp.PyArray_EMPTY(2, dims, t, 0)
@@ -278,7 +281,7 @@ cdef _matmul_general(a, b, out):
     if ba != bb and ba != 1 and bb != 1:
         raise ValueError(f"matmul: batch sizes do not broadcast: a.shape={_shp(A)}, "
                          f"b.shape={_shp(B)}")
-    cdef int64_t batch = max(ba, bb)
+    cdef int64_t batch = 0 if ba == 0 or bb == 0 else max(ba, bb)
     cdef tuple shape
     if A.ndim == 3 or B.ndim == 3:
         shape = (batch, m, n)

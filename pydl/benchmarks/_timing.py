@@ -4,7 +4,10 @@ Method (as in shared/reference/peers-measured.md): warm up, then take
 `repeat` samples; a sample times back-to-back calls for at least
 `min_sample_s` (or one call when a call is longer) and records the time per
 call.  Candidates are sampled in turn (interleaved) so that machine noise hits
-them alike; the median per candidate is reported.
+them alike; the median per candidate is reported.  Before each sample the
+process sleeps `settle_s`: thread pools (OpenBLAS's pthreads, OpenMP) keep
+spinning for a while after a call, and on a 2-core machine a peer's spinning
+workers would otherwise steal the cores from the next candidate.
 """
 from __future__ import annotations
 
@@ -27,10 +30,12 @@ def _calls_for(fn: Callable[[], object], min_sample_s: float) -> int:
 
 
 def interleaved_medians(fns: Dict[str, Callable[[], object]], repeat: int = 7,
-                        min_sample_s: float = 0.05, warmup_s: float = 0.2) -> Dict[str, float]:
+                        min_sample_s: float = 0.05, warmup_s: float = 0.2,
+                        settle_s: float = 0.2) -> Dict[str, float]:
     """Median seconds per call of each function, sampled in turn."""
     calls = {}
     for name, fn in fns.items():
+        time.sleep(settle_s)
         t_end = time.perf_counter() + warmup_s
         while time.perf_counter() < t_end:
             fn()
@@ -39,6 +44,7 @@ def interleaved_medians(fns: Dict[str, Callable[[], object]], repeat: int = 7,
     for _ in range(repeat):
         for name, fn in fns.items():
             n = calls[name]
+            time.sleep(settle_s)
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()
