@@ -18,7 +18,13 @@
 
 /* Threads share packed B (and split the rows of C) when C has at least this
  * many micro-tile rows per thread; below it they split C into rectangles. */
-#define PYDL_GEMM_SHARED_B_MIN_TILES 4
+#define PYDL_GEMM_SHARED_B_MIN_TILES 16
+
+/* Rows of a row-major B packed across all panels at a time. */
+#define PYDL_GEMM_PACK_B_ROWS 16
+
+/* A packed block meant to stay in a core's L2 cache (GEMM_SHORT). */
+#define PYDL_GEMM_L2_BLOCK_BYTES ((int64_t)192 * 1024)
 
 /* Threads for an m x n x k product with `tiles` micro-tiles in C. */
 static int pydl_gemm_threads(int64_t m, int64_t n, int64_t k, int64_t tiles, int n_threads)
@@ -70,6 +76,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_KC sgemm_kc
 #define GEMM_MACRO sgemm_macro
 #define GEMM_BLOCKS sgemm_blocks
+#define GEMM_SHORT sgemm_short
 #define GEMM_BLOCKED sgemm_blocked
 #define GEMM_SHARED_B sgemm_shared_b
 #define GEMM_THREADED sgemm_threaded
@@ -86,6 +93,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_KC
 #undef GEMM_MACRO
 #undef GEMM_BLOCKS
+#undef GEMM_SHORT
 #undef GEMM_BLOCKED
 #undef GEMM_SHARED_B
 #undef GEMM_THREADED
@@ -103,6 +111,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_KC dgemm_kc
 #define GEMM_MACRO dgemm_macro
 #define GEMM_BLOCKS dgemm_blocks
+#define GEMM_SHORT dgemm_short
 #define GEMM_BLOCKED dgemm_blocked
 #define GEMM_SHARED_B dgemm_shared_b
 #define GEMM_THREADED dgemm_threaded

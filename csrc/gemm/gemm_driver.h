@@ -7,7 +7,7 @@
  *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
  *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
- *   GEMM_BLOCKED, GEMM_SHARED_B, GEMM_THREADED
+ *   GEMM_SHORT, GEMM_BLOCKED, GEMM_SHARED_B, GEMM_THREADED
  *                     names of this file's static functions
  *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
  *                     names of the public entry points (pydl.h)
@@ -39,14 +39,21 @@ static void GEMM_PACK_A(const GEMM_CONFIG *cfg, int64_t mc, int64_t kc, const GE
 }
 
 /* Pack a kc x nc block of B (element (p, j) at b[p*rs + j*cs]) into
- * ceil(nc/nr) micro-panels of kc x nr (bp[p*nr + j] within a panel). */
+ * ceil(nc/nr) micro-panels of kc x nr (bp[p*nr + j] within a panel).
+ * Row-major B is packed a few rows at a time across all panels, so that
+ * each row (often on its own page) is visited once per group of rows
+ * rather than once per panel. */
 static void GEMM_PACK_B(const GEMM_CONFIG *cfg, int64_t kc, int64_t nc, const GEMM_T *b,
                         int64_t rs, int64_t cs, GEMM_T *bp)
 {
     const int nr = cfg->nr;
-    for (int64_t j0 = 0; j0 < nc; j0 += nr) {
-        const int64_t nj = nc - j0 < nr ? nc - j0 : nr;
-        cfg->pack_b(kc, nj, b + j0 * cs, cs, rs, bp + j0 * kc);
+    const int64_t rows = cs == 1 ? PYDL_GEMM_PACK_B_ROWS : kc;
+    for (int64_t p0 = 0; p0 < kc; p0 += rows) {
+        const int64_t kk = kc - p0 < rows ? kc - p0 : rows;
+        for (int64_t j0 = 0; j0 < nc; j0 += nr) {
+            const int64_t nj = nc - j0 < nr ? nc - j0 : nr;
+            cfg->pack_b(kk, nj, b + p0 * rs + j0 * cs, cs, rs, bp + j0 * kc + p0 * nr);
+        }
     }
 }
 
@@ -101,6 +108,41 @@ static void GEMM_BLOCKS(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
     *nc = n < cfg->nc ? (n + cfg->nr - 1) / cfg->nr * cfg->nr : cfg->nc;
 }
 
+/* One thread, a short C (one block of rows) whose whole packed A fits in
+ * L2: A is packed once for all of k, and B is walked in small, L2-sized
+ * blocks (a big packed B block would only be read once per row block, from
+ * L3).  Same kc slices, so the same arithmetic, as GEMM_BLOCKED. */
+static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
+                      const GEMM_T *a, int64_t rs_a, int64_t cs_a,
+                      const GEMM_T *b, int64_t rs_b, int64_t cs_b,
+                      GEMM_T beta, GEMM_T *c, int64_t rs_c)
+{
+    int64_t mc, kc_max, nc_max;
+    GEMM_BLOCKS(cfg, m, n, k, &mc, &kc_max, &nc_max);
+    int64_t nc_l2 = PYDL_GEMM_L2_BLOCK_BYTES / ((int64_t)sizeof(GEMM_T) * kc_max) / cfg->nr * cfg->nr;
+    nc_l2 = nc_l2 < cfg->nr ? cfg->nr : nc_l2 > nc_max ? nc_max : nc_l2;
+    GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc * k) * sizeof(GEMM_T));
+    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_l2 * kc_max) * sizeof(GEMM_T));
+    if (ap == NULL || bp == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    /* The slice of A starting at depth pc lives at ap + mc * pc. */
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+        const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+        GEMM_PACK_A(cfg, m, kc, a + pc * cs_a, rs_a, cs_a, ap + mc * pc);
+    }
+    for (int64_t jc = 0; jc < n; jc += nc_l2) {
+        const int64_t nc = n - jc < nc_l2 ? n - jc : nc_l2;
+        for (int64_t pc = 0; pc < k; pc += kc_max) {
+            const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+            const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
+            GEMM_PACK_B(cfg, kc, nc, b + pc * rs_b + jc * cs_b, rs_b, cs_b, bp);
+            GEMM_MACRO(cfg, m, nc, kc, alpha, ap + mc * pc, bp, beta_pc, c + jc, rs_c);
+        }
+    }
+    return PYDL_OK;
+}
+
 /* One thread, C[0:m, 0:n], with this thread's own packing buffers.
  * Returns PYDL_ERR_NOMEM if the scratch cannot be had. */
 static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
@@ -114,6 +156,9 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
     GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
     if (ap == NULL || bp == NULL) {
         return PYDL_ERR_NOMEM;
+    }
+    if (m <= mc_max && (size_t)(mc_max * k) * sizeof(GEMM_T) <= PYDL_GEMM_L2_BLOCK_BYTES) {
+        return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c);
     }
     for (int64_t jc = 0; jc < n; jc += nc_max) {
         const int64_t nc = n - jc < nc_max ? n - jc : nc_max;

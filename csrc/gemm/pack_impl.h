@@ -22,11 +22,24 @@
 #include <immintrin.h>
 #endif
 
+/* Rows to prefetch ahead when packing a panel whose rows are far apart. */
+#define PACK_PREFETCH_ROWS 16
+#if defined(__GNUC__) || defined(__clang__)
+#define PACK_PREFETCH(ptr) __builtin_prefetch((ptr), 0, 3)
+#else
+#define PACK_PREFETCH(ptr) ((void)(ptr))
+#endif
+
 static inline void spack_scalar(int64_t k, int64_t mn, const float *x, int64_t rs_i,
                                 int64_t rs_p, float *restrict dst, const int R)
 {
     if (rs_i == 1 && mn == R) {
+        /* One short run per p, rows far apart: prefetch rows ahead, as the
+         * hardware prefetcher does not follow large strides. */
         for (int64_t p = 0; p < k; p++) {
+            if (p + PACK_PREFETCH_ROWS < k) {
+                PACK_PREFETCH(x + (p + PACK_PREFETCH_ROWS) * rs_p);
+            }
             for (int i = 0; i < R; i++) {
                 dst[p * R + i] = x[p * rs_p + i];
             }
@@ -47,7 +60,12 @@ static inline void dpack_scalar(int64_t k, int64_t mn, const double *x, int64_t 
                                 int64_t rs_p, double *restrict dst, const int R)
 {
     if (rs_i == 1 && mn == R) {
+        /* One short run per p, rows far apart: prefetch rows ahead, as the
+         * hardware prefetcher does not follow large strides. */
         for (int64_t p = 0; p < k; p++) {
+            if (p + PACK_PREFETCH_ROWS < k) {
+                PACK_PREFETCH(x + (p + PACK_PREFETCH_ROWS) * rs_p);
+            }
             for (int i = 0; i < R; i++) {
                 dst[p * R + i] = x[p * rs_p + i];
             }
