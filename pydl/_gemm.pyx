@@ -63,8 +63,37 @@ cdef _check_same_dtype(str fn, list named):
                             f"Cast one of them, e.g. {name}.astype({first_name}.dtype).")
 
 
+cdef void _extent(cnp.ndarray x, char **lo, char **hi) noexcept:
+    """Byte range [lo, hi) that x's elements can touch."""
+    cdef char *p = <char *>cnp.PyArray_DATA(x)
+    cdef char *first = p
+    cdef char *last = p
+    cdef int i
+    cdef cnp.npy_intp d, st
+    for i in range(cnp.PyArray_NDIM(x)):
+        d = cnp.PyArray_DIMS(x)[i]
+        if d == 0:
+            lo[0] = p
+            hi[0] = p
+            return
+        st = cnp.PyArray_STRIDES(x)[i] * (d - 1)
+        if st < 0:
+            first += st
+        else:
+            last += st
+    lo[0] = first
+    hi[0] = last + cnp.PyArray_ITEMSIZE(x)
+
+
 cdef bint _overlaps(cnp.ndarray out, cnp.ndarray x):
-    if not np.may_share_memory(out, x):
+    """True if out and x share memory (exact, past a cheap bounds test)."""
+    cdef char *lo1
+    cdef char *hi1
+    cdef char *lo2
+    cdef char *hi2
+    _extent(out, &lo1, &hi1)
+    _extent(x, &lo2, &hi2)
+    if lo1 >= hi1 or lo2 >= hi2 or hi1 <= lo2 or hi2 <= lo1:
         return False
     try:
         return np.shares_memory(out, x, max_work=1 << 20)
@@ -72,16 +101,25 @@ cdef bint _overlaps(cnp.ndarray out, cnp.ndarray x):
         return True
 
 
-cdef cnp.ndarray _check_out(object out, str fn, tuple shape, object dtype, list inputs):
-    """Validate a user-given `out` array; inputs are (name, array) it must not overlap."""
+cdef cnp.ndarray _check_out(object out, str fn, tuple shape, int typenum, object inputs):
+    """Validate a user-given `out` array; inputs are (name, array) pairs it
+    must not overlap."""
     if not isinstance(out, np.ndarray):
         raise ValueError(f"{fn}: out must be a numpy.ndarray, got {type(out).__name__}")
     cdef cnp.ndarray o = <cnp.ndarray>out
-    if _shp(o) != shape:
+    cdef int i
+    cdef bint same = cnp.PyArray_NDIM(o) == len(shape)
+    if same:
+        for i in range(cnp.PyArray_NDIM(o)):
+            if cnp.PyArray_DIMS(o)[i] != <cnp.npy_intp>shape[i]:
+                same = False
+    if not same:
         raise ValueError(f"{fn}: out has shape {_shp(o)}, expected {shape}")
-    if o.dtype != dtype:
-        raise ValueError(f"{fn}: out has dtype {o.dtype}, expected {dtype} (the inputs' dtype)")
-    if not o.flags.writeable:
+    if cnp.PyArray_TYPE(o) != typenum or not cnp.PyArray_ISNOTSWAPPED(o):
+        raise ValueError(f"{fn}: out has dtype {o.dtype}, expected "
+                         f"{np.dtype(np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)} "
+                         f"(the inputs' dtype)")
+    if not cnp.PyArray_ISWRITEABLE(o):
         raise ValueError(f"{fn}: out is not writeable (a read-only or broadcast view?); "
                          f"pass a writeable array")
     for name, x in inputs:
@@ -162,50 +200,53 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out
     cdef str fn = "gemm"
     cdef cnp.ndarray A = _as_array(a, fn, "a")
     cdef cnp.ndarray B = _as_array(b, fn, "b")
-    named = [("a", A), ("b", B)]
-    if A.ndim != 2 or B.ndim != 2:
+    if cnp.PyArray_NDIM(A) != 2 or cnp.PyArray_NDIM(B) != 2:
         raise ValueError(f"gemm: expected 2-D a and b, got a.shape={_shp(A)} and "
                          f"b.shape={_shp(B)}; for stacks of matrices use pydl.ops.matmul")
+    cdef int typenum = cnp.PyArray_TYPE(A)
+    if cnp.PyArray_TYPE(B) != typenum:
+        _check_same_dtype(fn, [("a", A), ("b", B)])
     cdef double alpha_ = _real(fn, "alpha", alpha)
     cdef double beta_ = _real(fn, "beta", beta)
-    # op(A) as a view with swapped strides: the kernel reads any strides.
-    cdef cnp.ndarray opA = A.T if trans_a else A
-    cdef cnp.ndarray opB = B.T if trans_b else B
-    cdef int64_t m = opA.shape[0], k = opA.shape[1], n = opB.shape[1]
-    if opB.shape[0] != k:
+    # op(x) by swapping strides: the kernel reads any strides, no copy.
+    cdef bint ta = bool(trans_a), tb = bool(trans_b)
+    cdef int64_t m = cnp.PyArray_DIMS(A)[1 if ta else 0], k = cnp.PyArray_DIMS(A)[0 if ta else 1]
+    cdef int64_t kb = cnp.PyArray_DIMS(B)[1 if tb else 0], n = cnp.PyArray_DIMS(B)[0 if tb else 1]
+    cdef int64_t rs_a = _es(A, 1 if ta else 0), cs_a = _es(A, 0 if ta else 1)
+    cdef int64_t rs_b = _es(B, 1 if tb else 0), cs_b = _es(B, 0 if tb else 1)
+    if kb != k:
         raise ValueError(f"gemm: shapes do not fit: op(a) is {m}x{k} (a.shape={_shp(A)}, "
-                         f"trans_a={bool(trans_a)}) but op(b) is {opB.shape[0]}x{n} "
-                         f"(b.shape={_shp(B)}, trans_b={bool(trans_b)}); the inner sizes "
-                         f"must be equal")
+                         f"trans_a={ta}) but op(b) is {kb}x{n} (b.shape={_shp(B)}, "
+                         f"trans_b={tb}); the inner sizes must be equal")
     cdef cnp.ndarray C = None
     if c is not None:
         C = _as_array(c, fn, "c")
-        named.append(("c", C))
+        if cnp.PyArray_TYPE(C) != typenum:
+            _check_same_dtype(fn, [("a", A), ("c", C)])
         try:
-            np.broadcast_shapes(_shp(C), (m, n))
+            fits = np.broadcast_shapes(_shp(C), (m, n)) == (m, n)
         except ValueError:
-            raise ValueError(f"gemm: c has shape {_shp(C)}, which does not broadcast to the "
-                             f"result shape ({m}, {n})") from None
-        if np.broadcast_shapes(_shp(C), (m, n)) != (m, n):
+            fits = False
+        if not fits:
             raise ValueError(f"gemm: c has shape {_shp(C)}, which does not broadcast to the "
                              f"result shape ({m}, {n})")
     elif beta_ != 0:
         raise ValueError(f"gemm: beta={beta!r} needs c; pass c=... or beta=0")
-    _check_same_dtype(fn, named)
-    cdef int typenum = cnp.PyArray_TYPE(A)
+    cdef cnp.npy_intp dims[2]
     cdef cnp.ndarray target
     if out is None:
-        target = np.empty((m, n), dtype=A.dtype)
+        dims[0] = m
+        dims[1] = n
+        target = cnp.PyArray_EMPTY(2, dims, typenum, 0)
     else:
-        target = _check_out(out, fn, (m, n), A.dtype, [("a", A), ("b", B)])
+        target = _check_out(out, fn, (m, n), typenum, (("a", A), ("b", B)))
         if C is not None and C is not target and _overlaps(target, C):
             raise ValueError("gemm: out overlaps c without being c; pass out=c for an "
                              "in-place update, or separate arrays")
     cdef cnp.ndarray work = target if _unit_cols(target) else np.empty((m, n), dtype=A.dtype)
     if beta_ != 0 and C is not work:
         np.copyto(work, C)
-    _run(typenum, 1, m, n, k, alpha_,
-         opA, 0, _es(opA, 0), _es(opA, 1), opB, 0, _es(opB, 0), _es(opB, 1),
+    _run(typenum, 1, m, n, k, alpha_, A, 0, rs_a, cs_a, B, 0, rs_b, cs_b,
          beta_, work, 0, _es(work, 0))
     if work is not target:
         np.copyto(target, work)
@@ -291,7 +332,7 @@ cdef _matmul_general(a, b, out):
     if out is None:
         target = np.empty(shape, dtype=A.dtype)
     else:
-        target = _check_out(out, fn, shape, A.dtype, [("a", A), ("b", B)])
+        target = _check_out(out, fn, shape, cnp.PyArray_TYPE(A), (("a", A), ("b", B)))
     cdef cnp.ndarray work = target if _unit_cols(target) else np.empty(shape, dtype=A.dtype)
     # Batch strides (0 broadcasts a matrix over the batch).
     cdef int64_t bs_a = _es(A, 0) if A.ndim == 3 and ba > 1 else 0

@@ -19,6 +19,15 @@ void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
         acc[i][0] = _mm256_setzero_ps();
         acc[i][1] = _mm256_setzero_ps();
     }
+    /* Fetch the C tile while the loop runs; it is read (beta != 0) or
+     * written only at the end. */
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+        if (i < m) {
+            _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + i * rs_c + 15), _MM_HINT_T0);
+        }
+    }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
         const __m256 b0 = _mm256_loadu_ps(b);
@@ -85,6 +94,13 @@ void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *restrict a,
     for (int i = 0; i < 6; i++) {
         acc[i][0] = _mm256_setzero_pd();
         acc[i][1] = _mm256_setzero_pd();
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+        if (i < m) {
+            _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + i * rs_c + 7), _MM_HINT_T0);
+        }
     }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
