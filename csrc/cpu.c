@@ -1,7 +1,9 @@
 /* cpu.c -- CPU feature detection and the choice of kernel path (ISA). */
+#define _GNU_SOURCE
 #include "pydl.h"
 
 #include <string.h>
+#include <time.h>
 
 #ifndef PYDL_COMPILER
 #define PYDL_COMPILER "unknown"
@@ -102,3 +104,25 @@ const char *pydl_cpu_features(void)
 }
 
 const char *pydl_compiler(void) { return PYDL_COMPILER; }
+
+double pydl_cpu_clock_ghz(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    /* A chain of dependent integer adds retires one add per cycle. */
+    const int64_t iters = 20 * 1000 * 1000;
+    struct timespec t0, t1;
+    uint64_t x = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int64_t i = 0; i < iters; i++) {
+        __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+                         "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+                         "add $1, %0\n\tadd $1, %0"
+                         : "+r"(x));
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    return s > 0 ? (double)x / s * 1e-9 : 0.0;
+#else
+    return 0.0;
+#endif
+}

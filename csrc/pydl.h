@@ -83,6 +83,10 @@ PYDL_API int pydl_isa_set(pydl_isa isa);
 /* Space-separated list of the SIMD features this CPU reports, e.g.
  * "sse2 avx avx2 fma avx512f ...".  Empty on non-x86 builds. */
 PYDL_API const char *pydl_cpu_features(void);
+/* The core clock in GHz, measured now with a chain of dependent integer adds
+ * (one per cycle), for benchmarks' share-of-peak figures; ~0.2 s on one
+ * core.  0 where no measurement is implemented (non-x86). */
+PYDL_API double pydl_cpu_clock_ghz(void);
 /* Compiler that built the library, e.g. "GNU 12.2.0". */
 PYDL_API const char *pydl_compiler(void);
 

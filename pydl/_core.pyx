@@ -50,6 +50,15 @@ def cpu_features():
     return pydl_cpu_features().decode()
 
 
+def cpu_clock_ghz():
+    """Core clock in GHz measured now (dependent-add chain, ~0.2 s); 0.0 if
+    not measurable on this platform."""
+    cdef double ghz
+    with nogil:
+        ghz = pydl_cpu_clock_ghz()
+    return ghz
+
+
 def compiler():
     """The C compiler that built the kernels."""
     return pydl_compiler().decode()

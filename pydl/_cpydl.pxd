@@ -20,6 +20,7 @@ cdef extern from "pydl.h" nogil:
     int pydl_isa_set(pydl_isa isa)
     const char *pydl_cpu_features()
     const char *pydl_compiler()
+    double pydl_cpu_clock_ghz()
 
     int pydl_threads_get()
     void pydl_threads_set(int n)

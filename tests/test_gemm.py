@@ -849,3 +849,21 @@ def test_determinism_shapes_use_two_threads(shape, new_threads):
         f"{shape}: expected {'a' if new_threads else 'no'} new OpenMP worker thread; if pydl's "
         f"threading threshold changed, update DET_CASES so the determinism test still runs "
         f"on 2 threads")
+
+
+# --------------------------------------------------------------------------
+# Kernel variants agree bitwise: narrow C (no wider than one micro-panel)
+# may read A in place instead of packing it, short C packs A once; both must
+# reproduce the general path's arithmetic exactly.
+# --------------------------------------------------------------------------
+@all_isas
+@dtypes
+@pytest.mark.parametrize("m,k", [(64, 256), (7, 1000), (100, 13), (300, 700)])
+def test_narrow_and_short_paths_match_wide_path_bitwise(m, k, dtype, isa_name, rng):
+    with isa(isa_name):
+        a = rand((m, k), dtype, rng)
+        b = rand((k, 40), dtype, rng)
+        wide = matmul(a, b)
+        for n in (1, 10, 16):
+            narrow = matmul(a, np.ascontiguousarray(b[:, :n]))
+            assert np.array_equal(narrow, wide[:, :n]), f"n={n} differs from the wide product"

@@ -76,6 +76,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_KC sgemm_kc
 #define GEMM_MACRO sgemm_macro
 #define GEMM_BLOCKS sgemm_blocks
+#define GEMM_NARROW sgemm_narrow
 #define GEMM_SHORT sgemm_short
 #define GEMM_BLOCKED sgemm_blocked
 #define GEMM_SHARED_B sgemm_shared_b
@@ -93,6 +94,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_KC
 #undef GEMM_MACRO
 #undef GEMM_BLOCKS
+#undef GEMM_NARROW
 #undef GEMM_SHORT
 #undef GEMM_BLOCKED
 #undef GEMM_SHARED_B
@@ -111,6 +113,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_KC dgemm_kc
 #define GEMM_MACRO dgemm_macro
 #define GEMM_BLOCKS dgemm_blocks
+#define GEMM_NARROW dgemm_narrow
 #define GEMM_SHORT dgemm_short
 #define GEMM_BLOCKED dgemm_blocked
 #define GEMM_SHARED_B dgemm_shared_b

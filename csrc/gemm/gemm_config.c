@@ -5,12 +5,14 @@
 #include "ukernels.h"
 
 static const pydl_sgemm_config sgemm_table[PYDL_ISA_COUNT] = {
-    /*                    mr  nr   mc   kc    nc  micro-kernel                  packers A, B */
+    /*                    mr  nr   mc   kc    nc  micro-kernel                  packers A, B,
+     *                                                                 row-A micro-kernel or NULL */
     [PYDL_ISA_GENERIC] = { 4, 16, 128, 256, 2048, pydl_sgemm_ukr_ref_4x16,     pydl_spack_ref_4,
                                                                                pydl_spack_ref_16},
 #ifdef PYDL_HAVE_X86_KERNELS
     [PYDL_ISA_AVX2]    = { 6, 16, 144, 512, 4096, pydl_sgemm_ukr_avx2_6x16,    pydl_spack_avx2_6,
-                                                                               pydl_spack_avx2_16},
+                                                                               pydl_spack_avx2_16,
+                                                                pydl_sgemm_ukr_avx2_6x16_rowa},
     [PYDL_ISA_AVX512]  = {12, 32, 240, 256, 4096, pydl_sgemm_ukr_avx512_12x32, pydl_spack_avx512_12,
                                                                                pydl_spack_avx512_32},
 #endif
@@ -21,7 +23,7 @@ static const pydl_dgemm_config dgemm_table[PYDL_ISA_COUNT] = {
     [PYDL_ISA_GENERIC] = { 4,  8, 128, 256, 2048, pydl_dgemm_ukr_ref_4x8,      pydl_dpack_ref_4,
                                                                                pydl_dpack_ref_8},
 #ifdef PYDL_HAVE_X86_KERNELS
-    [PYDL_ISA_AVX2]    = { 6,  8, 144, 256, 2048, pydl_dgemm_ukr_avx2_6x8,     pydl_dpack_avx2_6,
+    [PYDL_ISA_AVX2]    = { 6,  8, 144, 384, 4096, pydl_dgemm_ukr_avx2_6x8,     pydl_dpack_avx2_6,
                                                                                pydl_dpack_avx2_8},
     [PYDL_ISA_AVX512]  = {12, 16, 240, 256, 2048, pydl_dgemm_ukr_avx512_12x16, pydl_dpack_avx512_12,
                                                                                pydl_dpack_avx512_16},

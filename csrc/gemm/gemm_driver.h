@@ -7,7 +7,7 @@
  *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
  *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
- *   GEMM_SHORT, GEMM_BLOCKED, GEMM_SHARED_B, GEMM_THREADED
+ *   GEMM_NARROW, GEMM_SHORT, GEMM_BLOCKED, GEMM_SHARED_B, GEMM_THREADED
  *                     names of this file's static functions
  *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
  *                     names of the public entry points (pydl.h)
@@ -143,6 +143,31 @@ static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, G
     return PYDL_OK;
 }
 
+/* One thread, C no wider than one micro-panel, A row-major: A is read in
+ * place by the row-A micro-kernel (each element of A is used only n times,
+ * so packing it would cost more than it saves). */
+static int GEMM_NARROW(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
+                       const GEMM_T *a, int64_t rs_a, const GEMM_T *b, int64_t rs_b,
+                       int64_t cs_b, GEMM_T beta, GEMM_T *c, int64_t rs_c)
+{
+    const int64_t kc_max = GEMM_KC(k, cfg->kc);
+    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(cfg->nr * kc_max) * sizeof(GEMM_T));
+    if (bp == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+        const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+        const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
+        GEMM_PACK_B(cfg, kc, n, b + pc * rs_b, rs_b, cs_b, bp);
+        for (int64_t ir = 0; ir < m; ir += cfg->mr) {
+            const int64_t mm = m - ir < cfg->mr ? m - ir : cfg->mr;
+            cfg->ukr_rowa(kc, alpha, a + ir * rs_a + pc, rs_a, bp, beta_pc, c + ir * rs_c, rs_c,
+                          mm, n);
+        }
+    }
+    return PYDL_OK;
+}
+
 /* One thread, C[0:m, 0:n], with this thread's own packing buffers.
  * Returns PYDL_ERR_NOMEM if the scratch cannot be had. */
 static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
@@ -156,6 +181,9 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
     GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
     if (ap == NULL || bp == NULL) {
         return PYDL_ERR_NOMEM;
+    }
+    if (cfg->ukr_rowa != NULL && cs_a == 1 && n <= cfg->nr) {
+        return GEMM_NARROW(cfg, m, n, k, alpha, a, rs_a, b, rs_b, cs_b, beta, c, rs_c);
     }
     if (m <= mc_max && (size_t)(mc_max * k) * sizeof(GEMM_T) <= PYDL_GEMM_L2_BLOCK_BYTES) {
         return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c);

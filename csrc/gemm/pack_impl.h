@@ -47,11 +47,8 @@ static inline void spack_scalar(int64_t k, int64_t mn, const float *x, int64_t r
         return;
     }
     for (int64_t p = 0; p < k; p++) {
-        for (int64_t i = 0; i < mn; i++) {
-            dst[p * R + i] = x[i * rs_i + p * rs_p];
-        }
-        for (int64_t i = mn; i < R; i++) {
-            dst[p * R + i] = 0;
+        for (int i = 0; i < R; i++) {
+            dst[p * R + i] = i < mn ? x[i * rs_i + p * rs_p] : 0;
         }
     }
 }
@@ -73,11 +70,8 @@ static inline void dpack_scalar(int64_t k, int64_t mn, const double *x, int64_t 
         return;
     }
     for (int64_t p = 0; p < k; p++) {
-        for (int64_t i = 0; i < mn; i++) {
-            dst[p * R + i] = x[i * rs_i + p * rs_p];
-        }
-        for (int64_t i = mn; i < R; i++) {
-            dst[p * R + i] = 0;
+        for (int i = 0; i < R; i++) {
+            dst[p * R + i] = i < mn ? x[i * rs_i + p * rs_p] : 0;
         }
     }
 }

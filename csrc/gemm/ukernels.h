@@ -34,6 +34,17 @@ typedef void (*pydl_sgemm_ukr)(int64_t k, float alpha, const float *a, const flo
 typedef void (*pydl_dgemm_ukr)(int64_t k, double alpha, const double *a, const double *b,
                                double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
 
+/* Row-A variant (optional, for narrow C): the same tile and the same
+ * arithmetic, bit for bit, but A is read in place, row-major: A(i, p) at
+ * a[i*rs_a + p] for i < m (rows past m are never read).  Used when packing A
+ * would cost more than it saves (C no wider than one micro-panel). */
+typedef void (*pydl_sgemm_ukr_rowa)(int64_t k, float alpha, const float *a, int64_t rs_a,
+                                    const float *b, float beta, float *c, int64_t rs_c,
+                                    int64_t m, int64_t n);
+typedef void (*pydl_dgemm_ukr_rowa)(int64_t k, double alpha, const double *a, int64_t rs_a,
+                                    const double *b, double beta, double *c, int64_t rs_c,
+                                    int64_t m, int64_t n);
+
 /* Micro-panel packers (contract: pack_impl.h): dst[p*R + i] =
  * x[i*rs_i + p*rs_p] for i < mn <= R, p < k; zero for mn <= i < R. */
 typedef void (*pydl_spack)(int64_t k, int64_t mn, const float *x, int64_t rs_i, int64_t rs_p,
@@ -48,17 +59,19 @@ typedef void (*pydl_dpack)(int64_t k, int64_t mn, const double *x, int64_t rs_i,
  *   mc       rows of the packed A block (mc x kc, kept in L2)
  *   nc       columns of the packed B block (kc x nc, kept in L3)
  * mc must be a multiple of mr and nc a multiple of nr.  pack_a packs
- * micro-panels of width mr, pack_b of width nr. */
+ * micro-panels of width mr, pack_b of width nr; ukr_rowa may be NULL. */
 typedef struct pydl_sgemm_config {
     int mr, nr, mc, kc, nc;
     pydl_sgemm_ukr ukr;
     pydl_spack pack_a, pack_b;
+    pydl_sgemm_ukr_rowa ukr_rowa;
 } pydl_sgemm_config;
 
 typedef struct pydl_dgemm_config {
     int mr, nr, mc, kc, nc;
     pydl_dgemm_ukr ukr;
     pydl_dpack pack_a, pack_b;
+    pydl_dgemm_ukr_rowa ukr_rowa;
 } pydl_dgemm_config;
 
 /* The table row for an ISA (gemm_config.c). */
@@ -93,6 +106,9 @@ PYDL_DPACK_PROTO(pydl_dpack_avx512_16);
 
 void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *a, const float *b,
                               float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
+void pydl_sgemm_ukr_avx2_6x16_rowa(int64_t k, float alpha, const float *a, int64_t rs_a,
+                                   const float *b, float beta, float *c, int64_t rs_c,
+                                   int64_t m, int64_t n);
 void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *a, const double *b,
                              double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *a, const float *b,

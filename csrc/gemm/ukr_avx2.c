@@ -9,24 +9,20 @@
 
 #include "ukernels.h"
 
-void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
-                              const float *restrict b, float beta, float *restrict c,
-                              int64_t rs_c, int64_t m, int64_t n)
+/* acc = sum over p < k of A(i, p) * b[p*16 + j], with A(i, p) at
+ * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored),
+ * one FMA per p in increasing p: the packed and the row-A kernels below
+ * compute bit-identical tiles. */
+static inline __attribute__((always_inline)) void
+sgemm_6x16_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
+                const float *restrict b, __m256 acc[6][2])
 {
-    __m256 acc[6][2];
+    const float *row[6];
 #pragma GCC unroll 6
     for (int i = 0; i < 6; i++) {
+        row[i] = a + (i < m ? i : 0) * rs_a;
         acc[i][0] = _mm256_setzero_ps();
         acc[i][1] = _mm256_setzero_ps();
-    }
-    /* Fetch the C tile while the loop runs; it is read (beta != 0) or
-     * written only at the end. */
-#pragma GCC unroll 6
-    for (int i = 0; i < 6; i++) {
-        if (i < m) {
-            _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + i * rs_c + 15), _MM_HINT_T0);
-        }
     }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
@@ -34,13 +30,19 @@ void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
         const __m256 b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
         for (int i = 0; i < 6; i++) {
-            const __m256 ai = _mm256_broadcast_ss(a + i);
+            const __m256 ai = _mm256_broadcast_ss(row[i] + p * cs_a);
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
-        a += 6;
         b += 16;
     }
+}
+
+/* C tile = alpha * acc + beta * C (C not read when beta == 0). */
+static inline __attribute__((always_inline)) void
+sgemm_6x16_store(__m256 acc[6][2], float alpha, float beta, float *restrict c, int64_t rs_c,
+                 int64_t m, int64_t n)
+{
     const __m256 va = _mm256_set1_ps(alpha);
     const __m256 vb = _mm256_set1_ps(beta);
     if (n == 16) {
@@ -85,6 +87,40 @@ void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
     }
 }
 
+/* Fetch the C tile while the loop runs; it is read (beta != 0) or written
+ * only at the end. */
+static inline __attribute__((always_inline)) void
+prefetch_c_6(const void *c, int64_t rs_bytes, int64_t m, int64_t tile_bytes)
+{
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+        if (i < m) {
+            _mm_prefetch((const char *)c + i * rs_bytes, _MM_HINT_T0);
+            _mm_prefetch((const char *)c + i * rs_bytes + tile_bytes - 1, _MM_HINT_T0);
+        }
+    }
+}
+
+void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
+                              const float *restrict b, float beta, float *restrict c,
+                              int64_t rs_c, int64_t m, int64_t n)
+{
+    __m256 acc[6][2];
+    prefetch_c_6(c, rs_c * 4, m, 64);
+    sgemm_6x16_loop(k, a, 1, 6, 6, b, acc);
+    sgemm_6x16_store(acc, alpha, beta, c, rs_c, m, n);
+}
+
+void pydl_sgemm_ukr_avx2_6x16_rowa(int64_t k, float alpha, const float *restrict a,
+                                   int64_t rs_a, const float *restrict b, float beta,
+                                   float *restrict c, int64_t rs_c, int64_t m, int64_t n)
+{
+    __m256 acc[6][2];
+    prefetch_c_6(c, rs_c * 4, m, 64);
+    sgemm_6x16_loop(k, a, rs_a, 1, m, b, acc);
+    sgemm_6x16_store(acc, alpha, beta, c, rs_c, m, n);
+}
+
 void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *restrict a,
                              const double *restrict b, double beta, double *restrict c,
                              int64_t rs_c, int64_t m, int64_t n)
@@ -95,13 +131,7 @@ void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *restrict a,
         acc[i][0] = _mm256_setzero_pd();
         acc[i][1] = _mm256_setzero_pd();
     }
-#pragma GCC unroll 6
-    for (int i = 0; i < 6; i++) {
-        if (i < m) {
-            _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + i * rs_c + 7), _MM_HINT_T0);
-        }
-    }
+    prefetch_c_6(c, rs_c * 8, m, 64);
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
         const __m256d b0 = _mm256_loadu_pd(b);
