@@ -94,13 +94,18 @@ PYDL_API const char *pydl_compiler(void);
  * Threads (threads.c)
  *
  * pydl's kernels run on OpenMP.  The default thread count is OpenMP's
- * (omp_get_max_threads(): OMP_NUM_THREADS, else all cores), so tools such as
- * threadpoolctl that talk to the OpenMP runtime see and limit pydl.  Built
- * without OpenMP, everything runs on one thread.
+ * (omp_get_max_threads(): OMP_NUM_THREADS, else all cores) until
+ * pydl_threads_set is called; tools such as threadpoolctl that set OpenMP's
+ * count in a thread limit pydl in that thread.  Built without OpenMP,
+ * everything runs on one thread.
  * ---------------------------------------------------------------------- */
-/* Threads a kernel called from this thread with n_threads <= 0 will use. */
+/* Threads a kernel called from this thread with n_threads <= 0 will use:
+ * this thread's OpenMP count if it was changed from OpenMP's default (by
+ * pydl_threads_set here, or by another tool), else pydl's setting, else
+ * OpenMP's default. */
 PYDL_API int pydl_threads_get(void);
-/* Set that number (n >= 1) for the calling thread; a no-op without OpenMP. */
+/* Set pydl's thread count (n >= 1) for every thread, and OpenMP's count for
+ * the calling thread; a no-op without OpenMP. */
 PYDL_API void pydl_threads_set(int n);
 /* The _OPENMP date the library was built with (e.g. 201511), 0 if serial. */
 PYDL_API int pydl_openmp_version(void);

@@ -6,11 +6,31 @@
 #include <dlfcn.h>
 #include <omp.h>
 
-int pydl_threads_get(void) { return omp_get_max_threads(); }
+/* pydl's own setting (0: none), shared by all threads, and OpenMP's default
+ * thread count as it was when the library was loaded. */
+static int pydl_setting = 0;
+static int omp_default = 0;
+
+__attribute__((constructor)) static void read_omp_default(void)
+{
+    omp_default = omp_get_max_threads();
+}
+
+/* OpenMP's thread count is per calling thread.  A thread whose count is
+ * still OpenMP's default follows pydl's setting (if any); a thread whose
+ * count was changed -- by pydl_threads_set in that thread, or by a tool
+ * such as threadpoolctl -- keeps its own. */
+int pydl_threads_get(void)
+{
+    const int here = omp_get_max_threads();
+    const int setting = __atomic_load_n(&pydl_setting, __ATOMIC_RELAXED);
+    return setting > 0 && here == omp_default ? setting : here;
+}
 
 void pydl_threads_set(int n)
 {
     if (n >= 1) {
+        __atomic_store_n(&pydl_setting, n, __ATOMIC_RELAXED);
         omp_set_num_threads(n);
     }
 }

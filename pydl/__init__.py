@@ -11,8 +11,22 @@ from pydl._isa import best_isa, get_isa, isa_names, set_isa, supported_isas
 from pydl._threads import get_num_threads, num_threads, set_num_threads
 from pydl._version import __version__
 
+
+def get_include() -> str:
+    """Directory holding ``pydl.h``, the C API of the kernel library
+    (``libpydl.so``, installed next to pydl's compiled modules)."""
+    import os
+
+    from pydl import _core
+
+    # The compiled files' directory (not this file's: editable installs keep
+    # Python sources and compiled files apart).
+    return os.path.join(os.path.dirname(_core.__file__), "include")
+
+
 __all__ = [
     "__version__",
+    "get_include",
     "ops",
     "config",
     "show_config",

@@ -26,14 +26,15 @@ def get_num_threads() -> int:
     """Number of threads pydl's kernels use for calls from this thread.
 
     The default is PYDL_NUM_THREADS if set, else OMP_NUM_THREADS, else all
-    cores.  It is OpenMP's own setting, so threadpoolctl sees and limits it.
-    A build without OpenMP always reports 1.
+    cores.  pydl runs on OpenMP, so threadpoolctl sees it, and a
+    ``threadpool_limits`` block limits pydl's calls made inside it.  A build
+    without OpenMP always reports 1.
     """
     return _core.get_num_threads()
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads (an int >= 1) for kernels called from this thread."""
+    """Use ``n`` threads (an int >= 1) for pydl's kernels, from every thread."""
     _core.set_num_threads(_as_thread_count(n, "set_num_threads"))
 
 

@@ -14,9 +14,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("threadpoolctl") is None:
+        print("pydl bench: needs threadpoolctl (to report and limit numpy's BLAS threads); "
+              "install it with: pip install 'pydl[bench]'  (or: pip install threadpoolctl)",
+              file=sys.stderr)
+        return 2
+    from pydl import get_num_threads
     from pydl.benchmarks import run
 
-    return run(args.suite, threads=args.threads, quick=args.quick, repeat=args.repeat)
+    threads = args.threads if args.threads is not None else get_num_threads()
+    return run(args.suite, threads=threads, quick=args.quick, repeat=args.repeat)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark pydl against its peers on this machine")
     bench.add_argument("suite", nargs="?", default="gemm", choices=["gemm"],
                        help="what to benchmark (default: gemm)")
-    bench.add_argument("--threads", type=int, default=2, help="threads for pydl and the peer")
+    bench.add_argument("--threads", type=int, default=None,
+                       help="threads for pydl and the peer (default: pydl.get_num_threads())")
     bench.add_argument("--quick", action="store_true", help="fewer, smaller cases")
     bench.add_argument("--repeat", type=int, default=7,
                        help="timed samples per case and library (median reported)")
@@ -43,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "threads", 1) < 1 or getattr(args, "repeat", 1) < 1:
+    threads = getattr(args, "threads", None)
+    if (threads is not None and threads < 1) or getattr(args, "repeat", 1) < 1:
         parser.error("--threads and --repeat must be >= 1")
     return int(args.func(args) or 0)
 

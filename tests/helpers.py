@@ -17,7 +17,7 @@ DTYPES = (np.float32, np.float64)
 DTYPE_IDS = ("f32", "f64")
 
 # Environment variables that change how pydl starts; subprocess tests clear them.
-PYDL_ENV_VARS = ("PYDL_ISA", "PYDL_NUM_THREADS", "OMP_NUM_THREADS", "PYDL_TUNE")
+PYDL_ENV_VARS = ("PYDL_ISA", "PYDL_NUM_THREADS", "OMP_NUM_THREADS")
 
 
 # --------------------------------------------------------------------------

@@ -75,3 +75,14 @@ def test_python_m_pydl_usage_errors(args):
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "usage:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_get_include_holds_the_c_header():
+    import os
+
+    header = os.path.join(pydl.get_include(), "pydl.h")
+    assert os.path.isfile(header)
+    with open(header) as f:
+        assert "pydl_sgemm" in f.read()
+    assert any(name.startswith("libpydl") for name in
+               os.listdir(os.path.dirname(pydl.get_include())))

@@ -548,7 +548,7 @@ def test_dispatch_batched_matmul(isa_name, rng):
 # --------------------------------------------------------------------------
 # Determinism: bitwise identical on 1 and 2 threads, and across calls
 # --------------------------------------------------------------------------
-# Every shape is well above pydl's one-thread threshold (2^18 multiply-adds
+# Every shape is well above pydl's one-thread threshold (2^19 multiply-adds
 # per thread), so 2 threads really are used (test_determinism_shapes_use_two_
 # threads checks that).  Tall C runs the shared-packed-B path, short-wide C
 # the rectangle-grid path, and small batched products the one-product-per-

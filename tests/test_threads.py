@@ -176,3 +176,28 @@ def test_bad_num_threads_env_warns_and_import_works(value):
     categories = [c for c, _ in report["warnings"]]
     assert categories == ["RuntimeWarning"], report
     assert "PYDL_NUM_THREADS" in report["warnings"][0][1]
+
+
+def _threads_seen_from_another_thread():
+    import threading
+
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(pydl.get_num_threads()))
+    worker.start()
+    worker.join()
+    return seen[0]
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_set_num_threads_applies_to_other_python_threads(n):
+    pydl.set_num_threads(n)
+    assert _threads_seen_from_another_thread() == n
+
+
+def test_num_threads_env_applies_to_other_python_threads():
+    code = ("import threading, pydl; seen = []; "
+            "t = threading.Thread(target=lambda: seen.append(pydl.get_num_threads())); "
+            "t.start(); t.join(); print(seen[0])")
+    out = run_python(["-c", code], env={"PYDL_NUM_THREADS": "1", "OMP_NUM_THREADS": "2"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "1"
