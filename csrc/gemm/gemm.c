@@ -18,7 +18,7 @@
 
 /* Threads share packed B (and split the rows of C) when C has at least this
  * many micro-tile rows per thread; below it they split C into rectangles. */
-#define PYDL_GEMM_SHARED_B_MIN_TILES 16
+#define PYDL_GEMM_SHARED_B_MIN_TILES 64
 
 /* Rows of a row-major B packed across all panels at a time. */
 #define PYDL_GEMM_PACK_B_ROWS 16
