@@ -181,6 +181,102 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
                                 double beta, double *c, int64_t bs_c, int64_t rs_c,
                                 int n_threads);
 
+/* ------------------------------------------------------------------------
+ * 2-D convolution (conv/conv2d.c), NCHW
+ *
+ *   y[n, k, oh, ow] = bias[k] + sum_{c, r, s} w[k, c, r, s] *
+ *                     x[n, g*Cg + c, oh*sh - pt + r*dh, ow*sw - pl + s*dw]
+ *
+ * a cross-correlation (as in PyTorch and ONNX), where g = k / Kg is the
+ * group of output channel k, Cg = C / groups, Kg = K / groups, and x reads
+ * as 0 outside the image (padding).  Shapes: x (N, C, H, W), w (K, Cg, R, S),
+ * bias (K), y (N, K, out_h, out_w); all C-contiguous.  The bottom and right
+ * padding are implied by out_h and out_w.
+ *
+ * Algorithm: per image and group, im2col into a (Cg*R*S) x (out_h*out_w)
+ * matrix (per-thread workspace, one image at a time: memory does not grow
+ * with the batch; skipped for 1x1 stride-1 unpadded convolutions, which are
+ * a plain GEMM) and one GEMM with the weights.  Threads take whole images
+ * when there are enough of them, else they share each GEMM.  Thread
+ * ownership: an image's outputs (forward, backward-data) are written by the
+ * thread that owns the image; the weight gradient is summed per fixed chunk
+ * of images and the chunks are reduced in order, so results are identical on
+ * any number of threads.
+ * ---------------------------------------------------------------------- */
+typedef struct pydl_conv2d_params {
+    int64_t n, c, h, w;      /* input (N, C, H, W)                 */
+    int64_t k, r, s;         /* weight (K, C/groups, R, S)         */
+    int64_t groups;          /* C and K are multiples of it        */
+    int64_t stride_h, stride_w;
+    int64_t pad_top, pad_left;
+    int64_t dil_h, dil_w;
+    int64_t out_h, out_w;    /* output (N, K, out_h, out_w)        */
+} pydl_conv2d_params;
+
+/* y = conv(x, w) + bias (bias may be NULL). */
+PYDL_API int pydl_sconv2d_fwd(const pydl_conv2d_params *p, const float *x, const float *w,
+                              const float *bias, float *y, int n_threads);
+PYDL_API int pydl_dconv2d_fwd(const pydl_conv2d_params *p, const double *x, const double *w,
+                              const double *bias, double *y, int n_threads);
+/* grad_x = d(sum grad_y * y) / dx, shape of x (overwritten). */
+PYDL_API int pydl_sconv2d_bwd_data(const pydl_conv2d_params *p, const float *grad_y,
+                                   const float *w, float *grad_x, int n_threads);
+PYDL_API int pydl_dconv2d_bwd_data(const pydl_conv2d_params *p, const double *grad_y,
+                                   const double *w, double *grad_x, int n_threads);
+/* grad_w (shape of w) and grad_bias (K, may be NULL), overwritten. */
+PYDL_API int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y,
+                                     const float *x, float *grad_w, float *grad_bias,
+                                     int n_threads);
+PYDL_API int pydl_dconv2d_bwd_weight(const pydl_conv2d_params *p, const double *grad_y,
+                                     const double *x, double *grad_w, double *grad_bias,
+                                     int n_threads);
+
+/* ------------------------------------------------------------------------
+ * 2-D pooling (pool/pool2d.c), NCHW
+ *
+ * Window (oh, ow) covers input rows oh*sh - pt + i*dh (i < kh) and columns
+ * ow*sw - pl + j*dw (j < kw).  planes = N*C; each (h x w) input plane maps
+ * to an (out_h x out_w) output plane.  Thread ownership: thread t owns whole
+ * planes (inputs and outputs), so results do not depend on the thread count.
+ * ---------------------------------------------------------------------- */
+typedef struct pydl_pool2d_params {
+    int64_t planes, h, w;
+    int64_t kh, kw;
+    int64_t stride_h, stride_w;
+    int64_t pad_top, pad_left, pad_bottom, pad_right;
+    int64_t dil_h, dil_w;
+    int64_t out_h, out_w;
+} pydl_pool2d_params;
+
+/* Max pooling: y = max over the window's input elements (padding is -inf;
+ * a NaN in the window gives NaN).  Ties go to the first element in row-major
+ * window order.  If indices is not NULL it receives the flat index ih*w + iw
+ * of the chosen element in its input plane.  Every window must hold at least
+ * one input element (the Python layer checks). */
+PYDL_API int pydl_smaxpool2d_fwd(const pydl_pool2d_params *p, const float *x, float *y,
+                                 int64_t *indices, int n_threads);
+PYDL_API int pydl_dmaxpool2d_fwd(const pydl_pool2d_params *p, const double *x, double *y,
+                                 int64_t *indices, int n_threads);
+/* grad_x[plane][indices[o]] += grad_y[o] for every output o of the plane;
+ * grad_x is overwritten (zeroed first).  Overlapping windows accumulate in
+ * output order. */
+PYDL_API int pydl_smaxpool2d_bwd(const pydl_pool2d_params *p, const float *grad_y,
+                                 const int64_t *indices, float *grad_x, int n_threads);
+PYDL_API int pydl_dmaxpool2d_bwd(const pydl_pool2d_params *p, const double *grad_y,
+                                 const int64_t *indices, double *grad_x, int n_threads);
+/* Average pooling: y = sum of the window's input elements / divisor, where
+ * divisor counts the window positions inside the padded input
+ * (count_include_pad != 0) or inside the input only. */
+PYDL_API int pydl_savgpool2d_fwd(const pydl_pool2d_params *p, int count_include_pad,
+                                 const float *x, float *y, int n_threads);
+PYDL_API int pydl_davgpool2d_fwd(const pydl_pool2d_params *p, int count_include_pad,
+                                 const double *x, double *y, int n_threads);
+/* grad_x = sum over windows of grad_y / divisor (overwritten). */
+PYDL_API int pydl_savgpool2d_bwd(const pydl_pool2d_params *p, int count_include_pad,
+                                 const float *grad_y, float *grad_x, int n_threads);
+PYDL_API int pydl_davgpool2d_bwd(const pydl_pool2d_params *p, int count_include_pad,
+                                 const double *grad_y, double *grad_x, int n_threads);
+
 #ifdef __cplusplus
 }
 #endif

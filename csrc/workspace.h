@@ -14,7 +14,9 @@
 typedef enum pydl_ws_slot {
     PYDL_WS_GEMM_A = 0, /* packed block of A */
     PYDL_WS_GEMM_B = 1, /* packed block of B */
-    PYDL_WS_COUNT = 2
+    PYDL_WS_CONV_COL = 2, /* im2col matrix of one image (convolution) */
+    PYDL_WS_CONV_PARTS = 3, /* per-chunk weight gradients (convolution) */
+    PYDL_WS_COUNT = 4
 } pydl_ws_slot;
 
 /* A 64-byte-aligned buffer of at least `bytes` bytes owned by the calling

@@ -1,0 +1,96 @@
+/*
+ * conv2d.c -- 2-D convolution entry points for float and double (pydl.h).
+ *
+ * The algorithm is written once in conv2d_impl.h and included here once per
+ * element type; this file holds the type-independent helpers.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parallel.h"
+#include "pydl.h"
+#include "workspace.h"
+
+/* The weight gradient is summed in at most this many fixed chunks of images
+ * (then reduced in order), so threads can share the batch without the
+ * result depending on how many there are. */
+#define PYDL_CONV_WEIGHT_CHUNKS 8
+
+/* Outputs ow in [lo, hi) read input columns ow*stride + off inside [0, w). */
+static void conv_valid_range(int64_t out_w, int64_t w, int64_t stride, int64_t off, int64_t *lo,
+                             int64_t *hi)
+{
+    int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int64_t b = w - off > 0 ? (w - off + stride - 1) / stride : 0;
+    a = a < out_w ? a : out_w;
+    b = b < out_w ? b : out_w;
+    *lo = a;
+    *hi = b > a ? b : a;
+}
+
+/* 1x1, stride 1, no padding: the image itself is the im2col matrix. */
+static int conv_is_pointwise(const pydl_conv2d_params *p)
+{
+    return p->r == 1 && p->s == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+           p->pad_left == 0 && p->out_h == p->h && p->out_w == p->w;
+}
+
+/* Bytes of one image group's im2col matrix (0 when none is needed). */
+static size_t conv_col_bytes(const pydl_conv2d_params *p, size_t elem)
+{
+    if (conv_is_pointwise(p)) {
+        return 0;
+    }
+    const int64_t crs = p->c / p->groups * p->r * p->s;
+    return (size_t)(crs * p->out_h * p->out_w) * elem;
+}
+
+static int conv_threads(const pydl_conv2d_params *p, int n_threads)
+{
+    (void)p;
+    return n_threads > 0 ? n_threads : pydl_threads_get();
+}
+
+/* Threads take whole images (or chunks) when every thread gets the same
+ * number, or enough of them that the imbalance is small; otherwise they
+ * share each image's GEMMs.  Either way the arithmetic is the same. */
+static int conv_by_image(int64_t items, int nt)
+{
+    return nt > 1 && items >= nt && (items % nt == 0 || items >= 4 * (int64_t)nt);
+}
+
+/* float */
+#define CONV_T float
+#define CONV_GEMM pydl_sgemm_strided
+#define CONV_IM2COL sconv_im2col
+#define CONV_COL2IM sconv_col2im
+#define CONV_FWD_IMAGE sconv_fwd_image
+#define CONV_BWD_DATA_IMAGE sconv_bwd_data_image
+#define CONV_WEIGHT_CHUNK sconv_weight_chunk
+#define CONV_FWD pydl_sconv2d_fwd
+#define CONV_BWD_DATA pydl_sconv2d_bwd_data
+#define CONV_BWD_WEIGHT pydl_sconv2d_bwd_weight
+#include "conv2d_impl.h"
+#undef CONV_T
+#undef CONV_GEMM
+#undef CONV_IM2COL
+#undef CONV_COL2IM
+#undef CONV_FWD_IMAGE
+#undef CONV_BWD_DATA_IMAGE
+#undef CONV_WEIGHT_CHUNK
+#undef CONV_FWD
+#undef CONV_BWD_DATA
+#undef CONV_BWD_WEIGHT
+
+/* double */
+#define CONV_T double
+#define CONV_GEMM pydl_dgemm_strided
+#define CONV_IM2COL dconv_im2col
+#define CONV_COL2IM dconv_col2im
+#define CONV_FWD_IMAGE dconv_fwd_image
+#define CONV_BWD_DATA_IMAGE dconv_bwd_data_image
+#define CONV_WEIGHT_CHUNK dconv_weight_chunk
+#define CONV_FWD pydl_dconv2d_fwd
+#define CONV_BWD_DATA pydl_dconv2d_bwd_data
+#define CONV_BWD_WEIGHT pydl_dconv2d_bwd_weight
+#include "conv2d_impl.h"

@@ -1,0 +1,305 @@
+/*
+ * conv2d_impl.h -- 2-D convolution by im2col + GEMM, written once for an
+ * element type and included by conv2d.c once per type (see pydl.h for the
+ * math and the shapes).
+ *
+ * The includer defines:
+ *   CONV_T          element type
+ *   CONV_GEMM       pydl_sgemm_strided or pydl_dgemm_strided
+ *   CONV_IM2COL, CONV_COL2IM, CONV_FWD_IMAGE, CONV_BWD_DATA_IMAGE,
+ *   CONV_WEIGHT_CHUNK            names of this file's static functions
+ *   CONV_FWD, CONV_BWD_DATA, CONV_BWD_WEIGHT   the public entry points
+ */
+
+/* Copy the (cg x h x w) planes of one image group into the im2col matrix
+ * col[(c*R + r)*S + s][oh*out_w + ow] = x[c][ih][iw] (0 in the padding),
+ * with ih = oh*sh - pt + r*dh and iw = ow*sw - pl + s*dw. */
+static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x, CONV_T *col)
+{
+    const int64_t hwo = p->out_h * p->out_w;
+    for (int64_t c = 0; c < cg; c++) {
+        const CONV_T *plane = x + c * p->h * p->w;
+        for (int64_t r = 0; r < p->r; r++) {
+            for (int64_t s = 0; s < p->s; s++) {
+                CONV_T *dst = col + ((c * p->r + r) * p->s + s) * hwo;
+                int64_t lo, hi;
+                conv_valid_range(p->out_w, p->w, p->stride_w, s * p->dil_w - p->pad_left, &lo, &hi);
+                const int64_t off_w = s * p->dil_w - p->pad_left;
+                for (int64_t oh = 0; oh < p->out_h; oh++) {
+                    const int64_t ih = oh * p->stride_h - p->pad_top + r * p->dil_h;
+                    CONV_T *d = dst + oh * p->out_w;
+                    if (ih < 0 || ih >= p->h) {
+                        for (int64_t ow = 0; ow < p->out_w; ow++) {
+                            d[ow] = 0;
+                        }
+                        continue;
+                    }
+                    const CONV_T *row = plane + ih * p->w;
+                    for (int64_t ow = 0; ow < lo; ow++) {
+                        d[ow] = 0;
+                    }
+                    if (p->stride_w == 1) {
+                        for (int64_t ow = lo; ow < hi; ow++) {
+                            d[ow] = row[ow + off_w];
+                        }
+                    } else {
+                        for (int64_t ow = lo; ow < hi; ow++) {
+                            d[ow] = row[ow * p->stride_w + off_w];
+                        }
+                    }
+                    for (int64_t ow = hi; ow < p->out_w; ow++) {
+                        d[ow] = 0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of CONV_IM2COL: x[c][ih][iw] += col[(c, r, s)][(oh, ow)] over
+ * every (r, s, oh, ow) in a fixed order; x must be zeroed by the caller. */
+static void CONV_COL2IM(const pydl_conv2d_params *p, int64_t cg, const CONV_T *col, CONV_T *x)
+{
+    const int64_t hwo = p->out_h * p->out_w;
+    for (int64_t c = 0; c < cg; c++) {
+        CONV_T *plane = x + c * p->h * p->w;
+        for (int64_t r = 0; r < p->r; r++) {
+            for (int64_t s = 0; s < p->s; s++) {
+                const CONV_T *src = col + ((c * p->r + r) * p->s + s) * hwo;
+                int64_t lo, hi;
+                conv_valid_range(p->out_w, p->w, p->stride_w, s * p->dil_w - p->pad_left, &lo, &hi);
+                const int64_t off_w = s * p->dil_w - p->pad_left;
+                for (int64_t oh = 0; oh < p->out_h; oh++) {
+                    const int64_t ih = oh * p->stride_h - p->pad_top + r * p->dil_h;
+                    if (ih < 0 || ih >= p->h) {
+                        continue;
+                    }
+                    CONV_T *row = plane + ih * p->w;
+                    const CONV_T *srow = src + oh * p->out_w;
+                    for (int64_t ow = lo; ow < hi; ow++) {
+                        row[ow * p->stride_w + off_w] += srow[ow];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Forward of image n (all groups), GEMMs on gemm_threads threads. */
+static int CONV_FWD_IMAGE(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w,
+                          const CONV_T *bias, CONV_T *y, CONV_T *col, int gemm_threads)
+{
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
+    const int64_t crs = cg * p->r * p->s, hwo = p->out_h * p->out_w;
+    int status = PYDL_OK;
+    for (int64_t g = 0; g < p->groups && status == PYDL_OK; g++) {
+        const CONV_T *xg = x + g * cg * p->h * p->w;
+        const CONV_T *bmat = xg;
+        if (col != NULL) {
+            CONV_IM2COL(p, cg, xg, col);
+            bmat = col;
+        }
+        status = CONV_GEMM(kg, hwo, crs, 1, w + g * kg * crs, crs, 1, bmat, hwo, 1, 0,
+                           y + g * kg * hwo, hwo, gemm_threads);
+    }
+    if (bias != NULL) {
+        for (int64_t k = 0; k < p->k; k++) {
+            CONV_T *plane = y + k * hwo;
+            for (int64_t i = 0; i < hwo; i++) {
+                plane[i] += bias[k];
+            }
+        }
+    }
+    return status;
+}
+
+/* Backward-data of image n: grad_x (zeroed here) from grad_y. */
+static int CONV_BWD_DATA_IMAGE(const pydl_conv2d_params *p, const CONV_T *grad_y,
+                               const CONV_T *w, CONV_T *grad_x, CONV_T *col, int gemm_threads)
+{
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
+    const int64_t crs = cg * p->r * p->s, hwo = p->out_h * p->out_w;
+    int status = PYDL_OK;
+    for (int64_t g = 0; g < p->groups && status == PYDL_OK; g++) {
+        CONV_T *gx = grad_x + g * cg * p->h * p->w;
+        /* grad_col (crs x hwo) = W_g^T (crs x kg) . grad_y_g (kg x hwo) */
+        CONV_T *dst = col != NULL ? col : gx;
+        status = CONV_GEMM(crs, hwo, kg, 1, w + g * kg * crs, 1, crs, grad_y + g * kg * hwo, hwo,
+                           1, 0, dst, hwo, gemm_threads);
+        if (col != NULL) {
+            for (int64_t i = 0; i < cg * p->h * p->w; i++) {
+                gx[i] = 0;
+            }
+            CONV_COL2IM(p, cg, col, gx);
+        }
+    }
+    return status;
+}
+
+/* Weight gradient of images [n0, n1) into part (shape of w, overwritten):
+ * part_g = sum_n grad_y_g[n] (kg x hwo) . col_n^T (hwo x crs), n ascending. */
+static int CONV_WEIGHT_CHUNK(const pydl_conv2d_params *p, const CONV_T *grad_y,
+                             const CONV_T *x, int64_t n0, int64_t n1, CONV_T *part,
+                             CONV_T *col, int gemm_threads)
+{
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
+    const int64_t crs = cg * p->r * p->s, hwo = p->out_h * p->out_w;
+    const int64_t x_image = p->c * p->h * p->w, y_image = p->k * hwo;
+    int status = PYDL_OK;
+    for (int64_t n = n0; n < n1 && status == PYDL_OK; n++) {
+        for (int64_t g = 0; g < p->groups && status == PYDL_OK; g++) {
+            const CONV_T *xg = x + n * x_image + g * cg * p->h * p->w;
+            const CONV_T *bmat = xg;
+            if (col != NULL) {
+                CONV_IM2COL(p, cg, xg, col);
+                bmat = col;
+            }
+            status = CONV_GEMM(kg, crs, hwo, 1, grad_y + n * y_image + g * kg * hwo, hwo, 1,
+                               bmat, 1, hwo, n == n0 ? 0 : 1, part + g * kg * crs, crs,
+                               gemm_threads);
+        }
+    }
+    return status;
+}
+
+int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, const CONV_T *bias,
+             CONV_T *y, int n_threads)
+{
+    const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
+    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T));
+    const int nt = conv_threads(p, n_threads);
+    int status = PYDL_OK;
+    if (conv_by_image(p->n, nt)) {
+        /* Thread t owns whole images: their im2col and their outputs. */
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t n = 0; n < p->n; n++) {
+            CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
+            int s = col_bytes && col == NULL
+                        ? PYDL_ERR_NOMEM
+                        : CONV_FWD_IMAGE(p, x + n * x_image, w, bias, y + n * y_image, col, 1);
+            if (s != PYDL_OK) {
+#pragma omp atomic write
+                status = s;
+            }
+        }
+        return status;
+    }
+    CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
+    if (col_bytes && col == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t n = 0; n < p->n && status == PYDL_OK; n++) {
+        status = CONV_FWD_IMAGE(p, x + n * x_image, w, bias, y + n * y_image, col, nt);
+    }
+    return status;
+}
+
+int CONV_BWD_DATA(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_T *w,
+                  CONV_T *grad_x, int n_threads)
+{
+    const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
+    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T));
+    const int nt = conv_threads(p, n_threads);
+    int status = PYDL_OK;
+    if (conv_by_image(p->n, nt)) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t n = 0; n < p->n; n++) {
+            CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
+            int s = col_bytes && col == NULL
+                        ? PYDL_ERR_NOMEM
+                        : CONV_BWD_DATA_IMAGE(p, grad_y + n * y_image, w, grad_x + n * x_image,
+                                              col, 1);
+            if (s != PYDL_OK) {
+#pragma omp atomic write
+                status = s;
+            }
+        }
+        return status;
+    }
+    CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
+    if (col_bytes && col == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t n = 0; n < p->n && status == PYDL_OK; n++) {
+        status = CONV_BWD_DATA_IMAGE(p, grad_y + n * y_image, w, grad_x + n * x_image, col, nt);
+    }
+    return status;
+}
+
+int CONV_BWD_WEIGHT(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_T *x,
+                    CONV_T *grad_w, CONV_T *grad_bias, int n_threads)
+{
+    const int64_t w_size = p->k * (p->c / p->groups) * p->r * p->s;
+    const int64_t hwo = p->out_h * p->out_w;
+    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T));
+    const int nt = conv_threads(p, n_threads);
+    /* Fixed chunks of images (their number depends on N only); chunk c's sum
+     * goes to part[c], then the parts are added in chunk order. */
+    const int64_t chunks = p->n < PYDL_CONV_WEIGHT_CHUNKS ? p->n : PYDL_CONV_WEIGHT_CHUNKS;
+    int status = PYDL_OK;
+    if (chunks <= 0) {
+        for (int64_t i = 0; i < w_size; i++) {
+            grad_w[i] = 0;
+        }
+    } else {
+        CONV_T *parts = grad_w;
+        if (chunks > 1) {
+            parts = pydl_workspace(PYDL_WS_CONV_PARTS, (size_t)(chunks * w_size) * sizeof(CONV_T));
+            if (parts == NULL) {
+                return PYDL_ERR_NOMEM;
+            }
+        }
+        if (conv_by_image(chunks, nt)) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+            for (int64_t ch = 0; ch < chunks; ch++) {
+                CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
+                int s = col_bytes && col == NULL
+                            ? PYDL_ERR_NOMEM
+                            : CONV_WEIGHT_CHUNK(p, grad_y, x, p->n * ch / chunks,
+                                                p->n * (ch + 1) / chunks, parts + ch * w_size,
+                                                col, 1);
+                if (s != PYDL_OK) {
+#pragma omp atomic write
+                    status = s;
+                }
+            }
+        } else {
+            CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
+            if (col_bytes && col == NULL) {
+                return PYDL_ERR_NOMEM;
+            }
+            for (int64_t ch = 0; ch < chunks && status == PYDL_OK; ch++) {
+                status = CONV_WEIGHT_CHUNK(p, grad_y, x, p->n * ch / chunks,
+                                           p->n * (ch + 1) / chunks, parts + ch * w_size, col, nt);
+            }
+        }
+        if (status != PYDL_OK) {
+            return status;
+        }
+        if (chunks > 1) {
+#pragma omp parallel for schedule(static) num_threads(nt) if (w_size > 4096)
+            for (int64_t i = 0; i < w_size; i++) {
+                CONV_T acc = parts[i];
+                for (int64_t ch = 1; ch < chunks; ch++) {
+                    acc += parts[ch * w_size + i];
+                }
+                grad_w[i] = acc;
+            }
+        }
+    }
+    if (grad_bias != NULL) {
+        /* grad_bias[k] = sum over n and positions, in that order, in double. */
+#pragma omp parallel for schedule(static) num_threads(nt) if (p->n * p->k * hwo > 65536)
+        for (int64_t k = 0; k < p->k; k++) {
+            double acc = 0;
+            for (int64_t n = 0; n < p->n; n++) {
+                const CONV_T *plane = grad_y + (n * p->k + k) * hwo;
+                for (int64_t i = 0; i < hwo; i++) {
+                    acc += plane[i];
+                }
+            }
+            grad_bias[k] = (CONV_T)acc;
+        }
+    }
+    return status;
+}

@@ -1,0 +1,154 @@
+/*
+ * pool2d_impl.h -- max and average pooling, forward and backward, written
+ * once for an element type and included by pool2d.c once per type (math,
+ * shapes and tie rules: pydl.h).
+ *
+ * The includer defines POOL_T and the names POOL_MAX_FWD, POOL_MAX_BWD,
+ * POOL_AVG_FWD, POOL_AVG_BWD (public) and POOL_AVG_DIVISOR (static).
+ * Every function runs over whole planes; thread t owns its planes.
+ */
+
+int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_t *indices,
+                 int n_threads)
+{
+    const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
+    const int nt = pool_threads(p, n_threads);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t pl = 0; pl < p->planes; pl++) {
+        const POOL_T *xp = x + pl * in_plane;
+        POOL_T *yp = y + pl * out_plane;
+        int64_t *ip = indices != NULL ? indices + pl * out_plane : NULL;
+        for (int64_t oh = 0; oh < p->out_h; oh++) {
+            int64_t i0, i1;
+            pool_taps(oh, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h, &i0, &i1);
+            for (int64_t ow = 0; ow < p->out_w; ow++) {
+                int64_t j0, j1;
+                pool_taps(ow, p->stride_w, p->pad_left, p->dil_w, p->kw, p->w, &j0, &j1);
+                const int64_t h0 = oh * p->stride_h - p->pad_top;
+                const int64_t w0 = ow * p->stride_w - p->pad_left;
+                /* First tap, then strict > (first maximum wins); a NaN
+                 * replaces a number and then stays. */
+                int64_t best_at = (h0 + i0 * p->dil_h) * p->w + w0 + j0 * p->dil_w;
+                POOL_T best = xp[best_at];
+                for (int64_t i = i0; i < i1; i++) {
+                    const POOL_T *row = xp + (h0 + i * p->dil_h) * p->w + w0;
+                    for (int64_t j = j0; j < j1; j++) {
+                        const POOL_T v = row[j * p->dil_w];
+                        if (v > best || (v != v && best == best)) {
+                            best = v;
+                            best_at = (h0 + i * p->dil_h) * p->w + w0 + j * p->dil_w;
+                        }
+                    }
+                }
+                yp[oh * p->out_w + ow] = best;
+                if (ip != NULL) {
+                    ip[oh * p->out_w + ow] = best_at;
+                }
+            }
+        }
+    }
+    return PYDL_OK;
+}
+
+int POOL_MAX_BWD(const pydl_pool2d_params *p, const POOL_T *grad_y, const int64_t *indices,
+                 POOL_T *grad_x, int n_threads)
+{
+    const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
+    const int nt = pool_threads(p, n_threads);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t pl = 0; pl < p->planes; pl++) {
+        POOL_T *gx = grad_x + pl * in_plane;
+        const POOL_T *gy = grad_y + pl * out_plane;
+        const int64_t *ip = indices + pl * out_plane;
+        for (int64_t i = 0; i < in_plane; i++) {
+            gx[i] = 0;
+        }
+        for (int64_t o = 0; o < out_plane; o++) {
+            gx[ip[o]] += gy[o];
+        }
+    }
+    return PYDL_OK;
+}
+
+/* Divisor of window (oh, ow): its taps inside the padded input, or inside
+ * the input only. */
+static POOL_T POOL_AVG_DIVISOR(const pydl_pool2d_params *p, int count_include_pad, int64_t oh,
+                               int64_t ow)
+{
+    if (count_include_pad) {
+        const int64_t rows =
+            pool_count_in(oh * p->stride_h, p->dil_h, p->kh, p->h + p->pad_top + p->pad_bottom);
+        const int64_t cols =
+            pool_count_in(ow * p->stride_w, p->dil_w, p->kw, p->w + p->pad_left + p->pad_right);
+        return (POOL_T)(rows * cols);
+    }
+    int64_t i0, i1, j0, j1;
+    pool_taps(oh, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h, &i0, &i1);
+    pool_taps(ow, p->stride_w, p->pad_left, p->dil_w, p->kw, p->w, &j0, &j1);
+    return (POOL_T)((i1 - i0) * (j1 - j0));
+}
+
+int POOL_AVG_FWD(const pydl_pool2d_params *p, int count_include_pad, const POOL_T *x, POOL_T *y,
+                 int n_threads)
+{
+    const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
+    const int nt = pool_threads(p, n_threads);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t pl = 0; pl < p->planes; pl++) {
+        const POOL_T *xp = x + pl * in_plane;
+        POOL_T *yp = y + pl * out_plane;
+        for (int64_t oh = 0; oh < p->out_h; oh++) {
+            int64_t i0, i1;
+            pool_taps(oh, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h, &i0, &i1);
+            const int64_t h0 = oh * p->stride_h - p->pad_top;
+            for (int64_t ow = 0; ow < p->out_w; ow++) {
+                int64_t j0, j1;
+                pool_taps(ow, p->stride_w, p->pad_left, p->dil_w, p->kw, p->w, &j0, &j1);
+                const int64_t w0 = ow * p->stride_w - p->pad_left;
+                POOL_T sum = 0;
+                for (int64_t i = i0; i < i1; i++) {
+                    const POOL_T *row = xp + (h0 + i * p->dil_h) * p->w + w0;
+                    for (int64_t j = j0; j < j1; j++) {
+                        sum += row[j * p->dil_w];
+                    }
+                }
+                yp[oh * p->out_w + ow] = sum / POOL_AVG_DIVISOR(p, count_include_pad, oh, ow);
+            }
+        }
+    }
+    return PYDL_OK;
+}
+
+int POOL_AVG_BWD(const pydl_pool2d_params *p, int count_include_pad, const POOL_T *grad_y,
+                 POOL_T *grad_x, int n_threads)
+{
+    const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
+    const int nt = pool_threads(p, n_threads);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t pl = 0; pl < p->planes; pl++) {
+        POOL_T *gx = grad_x + pl * in_plane;
+        const POOL_T *gy = grad_y + pl * out_plane;
+        for (int64_t i = 0; i < in_plane; i++) {
+            gx[i] = 0;
+        }
+        for (int64_t oh = 0; oh < p->out_h; oh++) {
+            int64_t i0, i1;
+            pool_taps(oh, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h, &i0, &i1);
+            const int64_t h0 = oh * p->stride_h - p->pad_top;
+            for (int64_t ow = 0; ow < p->out_w; ow++) {
+                int64_t j0, j1;
+                pool_taps(ow, p->stride_w, p->pad_left, p->dil_w, p->kw, p->w, &j0, &j1);
+                const int64_t w0 = ow * p->stride_w - p->pad_left;
+                const POOL_T g =
+                    gy[oh * p->out_w + ow] / POOL_AVG_DIVISOR(p, count_include_pad, oh, ow);
+                for (int64_t i = i0; i < i1; i++) {
+                    POOL_T *row = gx + (h0 + i * p->dil_h) * p->w + w0;
+                    for (int64_t j = j0; j < j1; j++) {
+                        row[j * p->dil_w] += g;
+                    }
+                }
+            }
+        }
+    }
+    return PYDL_OK;
+}

@@ -1,0 +1,170 @@
+# 2-D convolution: validate and allocate here, then one C call (csrc/conv/)
+# with the GIL released.
+import numpy as np
+
+cimport numpy as cnp
+
+from pydl._cpydl cimport *
+from pydl._windows import as_float_array, check_same_dtype, conv_geometry
+
+cnp.import_array()
+
+_X_LAYOUT = "(N, C, H, W)"
+
+
+cdef pydl_conv2d_params _params(dict g):
+    cdef pydl_conv2d_params p
+    p.n, p.c, p.h, p.w = g["n"], g["c"], g["h"], g["w"]
+    p.k, p.r, p.s = g["k"], g["r"], g["s"]
+    p.groups = g["groups"]
+    p.stride_h, p.stride_w = g["sh"], g["sw"]
+    p.pad_top, p.pad_left = g["pt"], g["pl"]
+    p.dil_h, p.dil_w = g["dh"], g["dw"]
+    p.out_h, p.out_w = g["out_h"], g["out_w"]
+    return p
+
+
+cdef inline void *_data(object a):
+    return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef _check(int status, str fn):
+    if status == PYDL_ERR_NOMEM:
+        raise MemoryError(f"{fn}: could not allocate the convolution workspace")
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as in PyTorch and ONNX), NCHW.
+
+    ``y[n, k] = bias[k] + sum_{c, r, s} weight[k, c, r, s] *
+    x[n, g*C/groups + c, oh*stride - pad + r*dilation, ...]`` with ``g`` the
+    group of output channel ``k``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W), float32 or float64
+    weight : ndarray of shape (K, C/groups, R, S), same dtype
+    bias : ndarray of shape (K,), optional
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), ((top, bottom), (left, right)), 'valid' or 'same'
+        'same' gives an output of ceil(size / stride), with any odd extra
+        padding at the end (ONNX SAME_UPPER, TensorFlow).
+    groups : int
+        Divides C and K; groups == C is a depthwise convolution.
+
+    Returns
+    -------
+    y : ndarray of shape (N, K, out_h, out_w), out_h =
+        (H + pad_top + pad_bottom - dilation*(R-1) - 1) // stride + 1.
+
+    Raises
+    ------
+    TypeError
+        Dtypes other than float32/float64, or mixed dtypes.
+    ValueError
+        Wrong ndim, channels not divisible by groups, weight or bias shapes
+        that do not fit, non-positive stride/dilation, negative padding, a
+        kernel larger than the padded input.
+    """
+    cdef str fn = "conv2d"
+    X = as_float_array(x, fn, "x", 4, _X_LAYOUT)
+    W = as_float_array(weight, fn, "weight", 4, "(K, C/groups, R, S)")
+    check_same_dtype(fn, ("x", X), ("weight", W))
+    g = conv_geometry(fn, X.shape, W.shape, stride, padding, dilation, groups)
+    B = None
+    if bias is not None:
+        B = as_float_array(bias, fn, "bias", 1, "(K,)")
+        check_same_dtype(fn, ("x", X), ("bias", B))
+        if B.shape[0] != g["k"]:
+            raise ValueError(f"{fn}: bias has shape {B.shape}, expected ({g['k']},) (one value "
+                             f"per output channel)")
+    cdef cnp.ndarray Y = np.empty((g["n"], g["k"], g["out_h"], g["out_w"]), dtype=X.dtype)
+    cdef pydl_conv2d_params p = _params(g)
+    cdef cnp.ndarray cx = X, cw = W
+    cdef void *px = cnp.PyArray_DATA(cx)
+    cdef void *pw = cnp.PyArray_DATA(cw)
+    cdef void *pb = _data(B)
+    cdef void *py = cnp.PyArray_DATA(Y)
+    cdef int status
+    cdef bint single = X.dtype == np.float32
+    with nogil:
+        if single:
+            status = pydl_sconv2d_fwd(&p, <const float *>px, <const float *>pw,
+                                      <const float *>pb, <float *>py, 0)
+        else:
+            status = pydl_dconv2d_fwd(&p, <const double *>px, <const double *>pw,
+                                      <const double *>pb, <double *>py, 0)
+    _check(status, fn)
+    return Y
+
+
+def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                    needs=(True, True, True)):
+    """Gradients of :func:`conv2d` with respect to x, weight and bias.
+
+    Parameters
+    ----------
+    grad_y : ndarray of shape (N, K, out_h, out_w)
+        Gradient of the loss with respect to conv2d's output.
+    x, weight, stride, padding, dilation, groups
+        As given to :func:`conv2d`.
+    needs : (bool, bool, bool)
+        Which of (grad_x, grad_weight, grad_bias) to compute.
+
+    Returns
+    -------
+    (grad_x, grad_weight, grad_bias)
+        Shapes (N, C, H, W), (K, C/groups, R, S) and (K,); None where not
+        asked for.  Results are identical on any number of threads.
+    """
+    cdef str fn = "conv2d_backward"
+    X = as_float_array(x, fn, "x", 4, _X_LAYOUT)
+    W = as_float_array(weight, fn, "weight", 4, "(K, C/groups, R, S)")
+    GY = as_float_array(grad_y, fn, "grad_y", 4, "(N, K, out_h, out_w)")
+    check_same_dtype(fn, ("x", X), ("weight", W), ("grad_y", GY))
+    g = conv_geometry(fn, X.shape, W.shape, stride, padding, dilation, groups)
+    expected = (g["n"], g["k"], g["out_h"], g["out_w"])
+    if GY.shape != expected:
+        raise ValueError(f"{fn}: grad_y has shape {GY.shape}, expected {expected} (the shape "
+                         f"of conv2d's output for these arguments)")
+    try:
+        need_x, need_w, need_b = (bool(v) for v in needs)
+    except (TypeError, ValueError):
+        raise ValueError(f"{fn}: needs must be three booleans (grad_x, grad_weight, grad_bias), "
+                         f"got {needs!r}") from None
+    cdef pydl_conv2d_params p = _params(g)
+    cdef cnp.ndarray cx = X, cw = W, cgy = GY
+    GX = GW = GB = None
+    cdef bint single = X.dtype == np.float32
+    cdef int status = PYDL_OK
+    cdef void *pgy = cnp.PyArray_DATA(cgy)
+    cdef void *px = cnp.PyArray_DATA(cx)
+    cdef void *pw = cnp.PyArray_DATA(cw)
+    cdef void *pgx
+    cdef void *pgw
+    cdef void *pgb
+    if need_x:
+        GX = np.empty(X.shape, dtype=X.dtype)
+        pgx = _data(GX)
+        with nogil:
+            if single:
+                status = pydl_sconv2d_bwd_data(&p, <const float *>pgy, <const float *>pw,
+                                               <float *>pgx, 0)
+            else:
+                status = pydl_dconv2d_bwd_data(&p, <const double *>pgy, <const double *>pw,
+                                               <double *>pgx, 0)
+        _check(status, fn)
+    if need_w or need_b:
+        GW = np.empty(W.shape, dtype=X.dtype)
+        GB = np.empty((g["k"],), dtype=X.dtype) if need_b else None
+        pgw = _data(GW)
+        pgb = _data(GB)
+        with nogil:
+            if single:
+                status = pydl_sconv2d_bwd_weight(&p, <const float *>pgy, <const float *>px,
+                                                 <float *>pgw, <float *>pgb, 0)
+            else:
+                status = pydl_dconv2d_bwd_weight(&p, <const double *>pgy, <const double *>px,
+                                                 <double *>pgw, <double *>pgb, 0)
+        _check(status, fn)
+    return GX, (GW if need_w else None), GB

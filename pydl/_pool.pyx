@@ -1,0 +1,209 @@
+# 2-D max and average pooling: validate and allocate here, then one C call
+# (csrc/pool/) with the GIL released.
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int64_t
+
+from pydl._cpydl cimport *
+from pydl._windows import as_float_array, pool_geometry
+
+cnp.import_array()
+
+_X_LAYOUT = "(N, C, H, W)"
+
+
+cdef pydl_pool2d_params _params(dict g):
+    cdef pydl_pool2d_params p
+    p.planes, p.h, p.w = g["n"] * g["c"], g["h"], g["w"]
+    p.kh, p.kw = g["kh"], g["kw"]
+    p.stride_h, p.stride_w = g["sh"], g["sw"]
+    p.pad_top, p.pad_left, p.pad_bottom, p.pad_right = g["pt"], g["pl"], g["pb"], g["pr"]
+    p.dil_h, p.dil_w = g["dh"], g["dw"]
+    p.out_h, p.out_w = g["out_h"], g["out_w"]
+    return p
+
+
+def _input_shape(input_shape, str fn):
+    try:
+        shape = tuple(int(v) for v in input_shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"{fn}: input_shape must be a tuple of 4 ints (N, C, H, W), got "
+                        f"{input_shape!r}") from None
+    if len(shape) != 4 or min(shape) < 0:
+        raise ValueError(f"{fn}: input_shape must be (N, C, H, W) with sizes >= 0, got "
+                         f"{input_shape!r}")
+    return shape
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """2-D max pooling, NCHW, as torch.nn.functional.max_pool2d.
+
+    Padding counts as -inf; a NaN in a window gives NaN; ties go to the first
+    maximum in row-major window order.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W), float32 or float64
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to kernel_size.
+    padding : int, (int, int) or ((top, bottom), (left, right))
+        Each smaller than the dilated kernel extent (as in ONNX; PyTorch
+        further requires at most half the kernel).
+    dilation : int or (int, int)
+    ceil_mode : bool
+        Round the output size up; the last window must still start inside
+        the input or its left/top padding.
+    return_indices : bool
+        Also return, for each output, the flat index ih*W + iw (int64) of the
+        chosen element in its input plane, as PyTorch does.
+
+    Returns
+    -------
+    y : ndarray of shape (N, C, out_h, out_w), or (y, indices).
+    """
+    cdef str fn = "max_pool2d"
+    X = as_float_array(x, fn, "x", 4, _X_LAYOUT)
+    g = pool_geometry(fn, X.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    shape = (g["n"], g["c"], g["out_h"], g["out_w"])
+    cdef cnp.ndarray Y = np.empty(shape, dtype=X.dtype)
+    I = np.empty(shape, dtype=np.int64) if return_indices else None
+    cdef pydl_pool2d_params p = _params(g)
+    cdef cnp.ndarray cx = X
+    cdef void *px = cnp.PyArray_DATA(cx)
+    cdef void *py = cnp.PyArray_DATA(Y)
+    cdef int64_t *pi = NULL if I is None else <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>I)
+    cdef bint single = X.dtype == np.float32
+    with nogil:
+        if single:
+            pydl_smaxpool2d_fwd(&p, <const float *>px, <float *>py, pi, 0)
+        else:
+            pydl_dmaxpool2d_fwd(&p, <const double *>px, <double *>py, pi, 0)
+    return (Y, I) if return_indices else Y
+
+
+def max_pool2d_backward(grad_y, indices, input_shape):
+    """Gradient of :func:`max_pool2d`: grad_x[plane][indices[o]] += grad_y[o].
+
+    Parameters
+    ----------
+    grad_y : ndarray of shape (N, C, out_h, out_w)
+    indices : ndarray of int64, same shape
+        From ``max_pool2d(..., return_indices=True)``.
+    input_shape : (N, C, H, W)
+
+    Returns
+    -------
+    grad_x : ndarray of shape input_shape; overlapping windows accumulate.
+    """
+    cdef str fn = "max_pool2d_backward"
+    GY = as_float_array(grad_y, fn, "grad_y", 4, "(N, C, out_h, out_w)")
+    shape = _input_shape(input_shape, fn)
+    idx = np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: indices must be integers (int64 from max_pool2d), got dtype "
+                        f"{idx.dtype}")
+    if idx.shape != GY.shape:
+        raise ValueError(f"{fn}: indices has shape {idx.shape} but grad_y has shape {GY.shape}; "
+                         f"they must match")
+    if GY.shape[:2] != shape[:2]:
+        raise ValueError(f"{fn}: grad_y has shape {GY.shape} but input_shape={shape}: N and C "
+                         f"must match")
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= shape[2] * shape[3]):
+        raise ValueError(f"{fn}: indices must lie in [0, H*W) = [0, {shape[2] * shape[3]}) for "
+                         f"input_shape={shape}; got values in [{idx.min()}, {idx.max()}]")
+    cdef pydl_pool2d_params p
+    p.planes, p.h, p.w = shape[0] * shape[1], shape[2], shape[3]
+    p.out_h, p.out_w = GY.shape[2], GY.shape[3]
+    cdef cnp.ndarray GX = np.empty(shape, dtype=GY.dtype)
+    cdef cnp.ndarray cgy = GY, cidx = idx
+    cdef void *pgy = cnp.PyArray_DATA(cgy)
+    cdef void *pgx = cnp.PyArray_DATA(GX)
+    cdef const int64_t *pi = <const int64_t *>cnp.PyArray_DATA(cidx)
+    cdef bint single = GY.dtype == np.float32
+    with nogil:
+        if single:
+            pydl_smaxpool2d_bwd(&p, <const float *>pgy, pi, <float *>pgx, 0)
+        else:
+            pydl_dmaxpool2d_bwd(&p, <const double *>pgy, pi, <double *>pgx, 0)
+    return GX
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               count_include_pad=True):
+    """2-D average pooling, NCHW, as torch.nn.functional.avg_pool2d.
+
+    Parameters are those of :func:`max_pool2d`, plus ``count_include_pad``:
+    divide by the number of window positions inside the padded input (True)
+    or inside the input only (False).
+
+    Returns
+    -------
+    y : ndarray of shape (N, C, out_h, out_w)
+    """
+    cdef str fn = "avg_pool2d"
+    X = as_float_array(x, fn, "x", 4, _X_LAYOUT)
+    g = pool_geometry(fn, X.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    cdef cnp.ndarray Y = np.empty((g["n"], g["c"], g["out_h"], g["out_w"]), dtype=X.dtype)
+    cdef pydl_pool2d_params p = _params(g)
+    cdef int cip = bool(count_include_pad)
+    cdef cnp.ndarray cx = X
+    cdef void *px = cnp.PyArray_DATA(cx)
+    cdef void *py = cnp.PyArray_DATA(Y)
+    cdef bint single = X.dtype == np.float32
+    with nogil:
+        if single:
+            pydl_savgpool2d_fwd(&p, cip, <const float *>px, <float *>py, 0)
+        else:
+            pydl_davgpool2d_fwd(&p, cip, <const double *>px, <double *>py, 0)
+    return Y
+
+
+def avg_pool2d_backward(grad_y, input_shape, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False, count_include_pad=True):
+    """Gradient of :func:`avg_pool2d` (same parameters).
+
+    Returns
+    -------
+    grad_x : ndarray of shape input_shape
+    """
+    cdef str fn = "avg_pool2d_backward"
+    GY = as_float_array(grad_y, fn, "grad_y", 4, "(N, C, out_h, out_w)")
+    shape = _input_shape(input_shape, fn)
+    g = pool_geometry(fn, shape, kernel_size, stride, padding, dilation, ceil_mode)
+    expected = (g["n"], g["c"], g["out_h"], g["out_w"])
+    if GY.shape != expected:
+        raise ValueError(f"{fn}: grad_y has shape {GY.shape}, expected {expected} (avg_pool2d's "
+                         f"output shape for input_shape={shape})")
+    cdef pydl_pool2d_params p = _params(g)
+    cdef int cip = bool(count_include_pad)
+    cdef cnp.ndarray GX = np.empty(shape, dtype=GY.dtype)
+    cdef cnp.ndarray cgy = GY
+    cdef void *pgy = cnp.PyArray_DATA(cgy)
+    cdef void *pgx = cnp.PyArray_DATA(GX)
+    cdef bint single = GY.dtype == np.float32
+    with nogil:
+        if single:
+            pydl_savgpool2d_bwd(&p, cip, <const float *>pgy, <float *>pgx, 0)
+        else:
+            pydl_davgpool2d_bwd(&p, cip, <const double *>pgy, <double *>pgx, 0)
+    return GX
+
+
+def global_avg_pool2d(x):
+    """Mean over each H x W plane: (N, C, H, W) -> (N, C, 1, 1)."""
+    X = as_float_array(x, "global_avg_pool2d", "x", 4, _X_LAYOUT)
+    if X.shape[2] < 1 or X.shape[3] < 1:
+        raise ValueError(f"global_avg_pool2d: x has empty planes, shape {X.shape}")
+    return avg_pool2d(X, (X.shape[2], X.shape[3]))
+
+
+def global_max_pool2d(x):
+    """Maximum over each H x W plane: (N, C, H, W) -> (N, C, 1, 1)."""
+    X = as_float_array(x, "global_max_pool2d", "x", 4, _X_LAYOUT)
+    if X.shape[2] < 1 or X.shape[3] < 1:
+        raise ValueError(f"global_max_pool2d: x has empty planes, shape {X.shape}")
+    return max_pool2d(X, (X.shape[2], X.shape[3]))

@@ -1,0 +1,167 @@
+"""Argument checking and output sizes for sliding-window ops (conv, pooling).
+
+Sizes follow PyTorch (and ONNX for what PyTorch lacks: asymmetric padding,
+'same' padding, pooling padding up to the kernel extent).  Every error names
+the op, the argument and its value.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any, Dict, Tuple
+
+import numpy as np
+
+__all__ = ["pair", "conv_geometry", "pool_geometry", "as_float_array", "check_same_dtype"]
+
+_ACCEPTED = "float32 or float64"
+
+
+def as_float_array(x: Any, fn: str, name: str, ndim: int, layout: str) -> np.ndarray:
+    """x as a C-contiguous, native-order float32/float64 array of the given ndim."""
+    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if arr.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{fn}: expected {name} of dtype {_ACCEPTED}, got dtype {arr.dtype}. "
+                        f"Convert it first, e.g. {name}.astype(np.float32).")
+    if arr.ndim != ndim:
+        raise ValueError(f"{fn}: expected {name} of shape {layout} ({ndim}-D), got shape "
+                         f"{arr.shape}")
+    if not arr.flags.c_contiguous or not arr.flags.aligned or not arr.dtype.isnative:
+        arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
+    return arr
+
+
+def check_same_dtype(fn: str, first: Tuple[str, np.ndarray], *others: Tuple[str, np.ndarray]) -> None:
+    name0, a0 = first
+    for name, a in others:
+        if a.dtype != a0.dtype:
+            raise TypeError(f"{fn}: {name} has dtype {a.dtype} but {name0} has dtype {a0.dtype}; "
+                            f"all arrays must have the same dtype ({_ACCEPTED}). Cast one, e.g. "
+                            f"{name}.astype({name0}.dtype).")
+
+
+def _int(v: Any, fn: str, name: str) -> int:
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got "
+                        f"{type(v).__name__} {v!r}") from None
+
+
+def pair(v: Any, fn: str, name: str, minimum: int) -> Tuple[int, int]:
+    """An int or a pair of ints as a pair, each >= minimum."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
+        out = (_int(v[0], fn, name), _int(v[1], fn, name))
+    else:
+        i = _int(v, fn, name)
+        out = (i, i)
+    if min(out) < minimum:
+        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {v!r}")
+    return out
+
+
+def _padding4(padding: Any, fn: str) -> Tuple[int, int, int, int]:
+    """int | (h, w) | ((top, bottom), (left, right)) -> (top, bottom, left, right)."""
+    if (isinstance(padding, (tuple, list)) and len(padding) == 2
+            and all(isinstance(p, (tuple, list)) for p in padding)):
+        (t, b), (l, r) = (pair(padding[0], fn, "padding", 0), pair(padding[1], fn, "padding", 0))
+        return t, b, l, r
+    ph, pw = pair(padding, fn, "padding", 0)
+    return ph, ph, pw, pw
+
+
+def conv_geometry(fn: str, x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Any,
+                  padding: Any, dilation: Any, groups: Any) -> Dict[str, int]:
+    """Checked convolution geometry: strides, paddings, dilations, output size."""
+    n, c, h, w = x_shape
+    k, cg, r, s = w_shape
+    groups = _int(groups, fn, "groups")
+    if groups < 1:
+        raise ValueError(f"{fn}: groups must be >= 1, got {groups}")
+    if c < 1 or k < 1:
+        raise ValueError(f"{fn}: need at least one input and one output channel, got "
+                         f"x.shape={x_shape} and weight.shape={w_shape}")
+    if c % groups or k % groups:
+        raise ValueError(f"{fn}: groups={groups} must divide the input channels ({c}) and the "
+                         f"output channels ({k})")
+    if cg != c // groups:
+        raise ValueError(f"{fn}: weight.shape={w_shape} does not fit x.shape={x_shape} with "
+                         f"groups={groups}: expected weight.shape[1] == {c // groups}")
+    if r < 1 or s < 1:
+        raise ValueError(f"{fn}: the kernel must be at least 1x1, got weight.shape={w_shape}")
+    sh, sw = pair(stride, fn, "stride", 1)
+    dh, dw = pair(dilation, fn, "dilation", 1)
+    eh, ew = dh * (r - 1) + 1, dw * (s - 1) + 1
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            pt = pb = pl = pr = 0
+        elif mode == "same":
+            oh, ow = -(-h // sh), -(-w // sw)
+            th, tw = max((oh - 1) * sh + eh - h, 0), max((ow - 1) * sw + ew - w, 0)
+            pt, pl = th // 2, tw // 2
+            pb, pr = th - pt, tw - pl
+        else:
+            raise ValueError(f"{fn}: padding must be an int, a pair, ((top, bottom), (left, "
+                             f"right)), 'valid' or 'same'; got {padding!r}")
+    else:
+        pt, pb, pl, pr = _padding4(padding, fn)
+    if h + pt + pb < eh or w + pl + pr < ew:
+        raise ValueError(f"{fn}: the (dilated) kernel {eh}x{ew} is larger than the padded input "
+                         f"{h + pt + pb}x{w + pl + pr} (x.shape={x_shape}, padding={padding!r}, "
+                         f"dilation={dilation!r})")
+    out_h = (h + pt + pb - eh) // sh + 1
+    out_w = (w + pl + pr - ew) // sw + 1
+    return dict(n=n, c=c, h=h, w=w, k=k, r=r, s=s, groups=groups, sh=sh, sw=sw, pt=pt, pb=pb,
+                pl=pl, pr=pr, dh=dh, dw=dw, out_h=out_h, out_w=out_w)
+
+
+def _pool_out(size: int, k: int, s: int, p0: int, p1: int, d: int, ceil_mode: bool) -> int:
+    ext = d * (k - 1) + 1
+    span = size + p0 + p1 - ext
+    if span < 0:
+        return 0
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= size + p0:
+        out -= 1  # the last window must start inside the input or its left padding
+    return out
+
+
+def _every_window_reads_input(size: int, out: int, k: int, s: int, p0: int, d: int) -> bool:
+    taps = np.arange(out)[:, None] * s - p0 + np.arange(k)[None, :] * d
+    return bool(((taps >= 0) & (taps < size)).any(axis=1).all())
+
+
+def pool_geometry(fn: str, x_shape: Tuple[int, ...], kernel_size: Any, stride: Any,
+                  padding: Any, dilation: Any, ceil_mode: Any) -> Dict[str, int]:
+    """Checked pooling geometry (PyTorch sizes; padding may reach up to, not
+    including, the dilated kernel extent, as in ONNX)."""
+    n, c, h, w = x_shape
+    kh, kw = pair(kernel_size, fn, "kernel_size", 1)
+    sh, sw = pair(kernel_size if stride is None else stride, fn, "stride", 1)
+    dh, dw = pair(dilation, fn, "dilation", 1)
+    if isinstance(padding, str):
+        raise ValueError(f"{fn}: padding must be an int, a pair or ((top, bottom), (left, "
+                         f"right)), got {padding!r}")
+    pt, pb, pl, pr = _padding4(padding, fn)
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    if max(pt, pb) >= eh or max(pl, pr) >= ew:
+        raise ValueError(f"{fn}: padding={padding!r} must be smaller than the (dilated) kernel "
+                         f"extent {eh}x{ew}, or a window could lie wholly in the padding")
+    ceil = bool(ceil_mode)
+    out_h = _pool_out(h, kh, sh, pt, pb, dh, ceil)
+    out_w = _pool_out(w, kw, sw, pl, pr, dw, ceil)
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"{fn}: the output would be empty ({out_h}x{out_w}): kernel_size="
+                         f"{kernel_size!r} (dilation={dilation!r}) does not fit the padded "
+                         f"input of x.shape={x_shape} with padding={padding!r}")
+    if not (_every_window_reads_input(h, out_h, kh, sh, pt, dh)
+            and _every_window_reads_input(w, out_w, kw, sw, pl, dw)):
+        raise ValueError(f"{fn}: with kernel_size={kernel_size!r}, stride={stride!r}, "
+                         f"padding={padding!r} and dilation={dilation!r}, some window reads "
+                         f"no input element (only padding or dilation gaps)")
+    return dict(n=n, c=c, h=h, w=w, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pb=pb, pl=pl, pr=pr,
+                dh=dh, dw=dw, out_h=out_h, out_w=out_w)
