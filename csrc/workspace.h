@@ -16,7 +16,8 @@ typedef enum pydl_ws_slot {
     PYDL_WS_GEMM_B = 1, /* packed block of B */
     PYDL_WS_CONV_COL = 2, /* im2col matrix of one image (convolution) */
     PYDL_WS_CONV_PARTS = 3, /* per-chunk weight gradients (convolution) */
-    PYDL_WS_COUNT = 4
+    PYDL_WS_POOL_ROW = 4, /* one reduced input row (pooling) */
+    PYDL_WS_COUNT = 5
 } pydl_ws_slot;
 
 /* A 64-byte-aligned buffer of at least `bytes` bytes owned by the calling

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_info)
 
     bench = sub.add_parser("bench", help="benchmark pydl against its peers on this machine")
-    bench.add_argument("suite", nargs="?", default="gemm", choices=["gemm"],
+    bench.add_argument("suite", nargs="?", default="gemm", choices=["gemm", "conv", "pool"],
                        help="what to benchmark (default: gemm)")
     bench.add_argument("--threads", type=int, default=None,
                        help="threads for pydl and the peer (default: pydl.get_num_threads())")

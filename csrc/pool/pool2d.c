@@ -9,6 +9,7 @@
 
 #include "parallel.h"
 #include "pydl.h"
+#include "workspace.h"
 
 /* Taps t in [t0, t1) of a window whose tap t reads position
  * o*stride - pad + t*dil, kept to those inside [0, size). */
@@ -22,6 +23,35 @@ static void pool_taps(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64
     b = b < k ? b : k;
     *t0 = a;
     *t1 = b > a ? b : a;
+}
+
+/* Outputs o in [lo, hi) have all k taps inside [0, size): there the tap
+ * range is [0, k) without pool_taps's divisions. */
+typedef struct pool_axis {
+    int64_t stride, pad, dil, k, size, lo, hi;
+} pool_axis;
+
+static pool_axis pool_axis_make(int64_t out, int64_t stride, int64_t pad, int64_t dil, int64_t k,
+                                int64_t size)
+{
+    pool_axis a = {stride, pad, dil, k, size, 0, 0};
+    const int64_t last = size - 1 - (k - 1) * dil + pad; /* o*stride <= last */
+    a.lo = (pad + stride - 1) / stride;
+    a.hi = last >= 0 ? last / stride + 1 : 0;
+    a.lo = a.lo < out ? a.lo : out;
+    a.hi = a.hi < out ? a.hi : out;
+    a.hi = a.hi > a.lo ? a.hi : a.lo;
+    return a;
+}
+
+static inline void pool_axis_taps(const pool_axis *a, int64_t o, int64_t *t0, int64_t *t1)
+{
+    if (o >= a->lo && o < a->hi) {
+        *t0 = 0;
+        *t1 = a->k;
+    } else {
+        pool_taps(o, a->stride, a->pad, a->dil, a->k, a->size, t0, t1);
+    }
 }
 
 /* Taps of a window starting at start >= 0 (padded coordinates) that fall
@@ -50,6 +80,7 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_AVG_FWD pydl_savgpool2d_fwd
 #define POOL_AVG_BWD pydl_savgpool2d_bwd
 #define POOL_AVG_DIVISOR spool_avg_divisor
+#define POOL_MAX_PLANE spool_max_plane
 #include "pool2d_impl.h"
 #undef POOL_T
 #undef POOL_MAX_FWD
@@ -57,6 +88,7 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #undef POOL_AVG_FWD
 #undef POOL_AVG_BWD
 #undef POOL_AVG_DIVISOR
+#undef POOL_MAX_PLANE
 
 /* double */
 #define POOL_T double
@@ -65,4 +97,5 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_AVG_FWD pydl_davgpool2d_fwd
 #define POOL_AVG_BWD pydl_davgpool2d_bwd
 #define POOL_AVG_DIVISOR dpool_avg_divisor
+#define POOL_MAX_PLANE dpool_max_plane
 #include "pool2d_impl.h"

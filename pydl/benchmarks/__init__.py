@@ -13,7 +13,7 @@ import subprocess
 import sys
 from typing import List
 
-SUITES = ("gemm",)
+SUITES = ("gemm", "conv", "pool")
 _FORCING_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
