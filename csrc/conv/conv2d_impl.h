@@ -16,15 +16,17 @@
  * with ih = oh*sh - pt + r*dh and iw = ow*sw - pl + s*dw. */
 static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x, CONV_T *col)
 {
-    const int64_t hwo = p->out_h * p->out_w;
-    for (int64_t c = 0; c < cg; c++) {
-        const CONV_T *plane = x + c * p->h * p->w;
-        for (int64_t r = 0; r < p->r; r++) {
-            for (int64_t s = 0; s < p->s; s++) {
+    const int64_t hwo = p->out_h * p->out_w, plane = p->h * p->w;
+    for (int64_t r = 0; r < p->r; r++) {
+        for (int64_t s = 0; s < p->s; s++) {
+            /* Columns ow in [lo, hi) read inside the image; the same for
+             * every channel and output row. */
+            int64_t lo, hi;
+            const int64_t off_w = s * p->dil_w - p->pad_left;
+            conv_valid_range(p->out_w, p->w, p->stride_w, off_w, &lo, &hi);
+            for (int64_t c = 0; c < cg; c++) {
                 CONV_T *dst = col + ((c * p->r + r) * p->s + s) * hwo;
-                int64_t lo, hi;
-                conv_valid_range(p->out_w, p->w, p->stride_w, s * p->dil_w - p->pad_left, &lo, &hi);
-                const int64_t off_w = s * p->dil_w - p->pad_left;
+                const CONV_T *src = x + c * plane;
                 for (int64_t oh = 0; oh < p->out_h; oh++) {
                     const int64_t ih = oh * p->stride_h - p->pad_top + r * p->dil_h;
                     CONV_T *d = dst + oh * p->out_w;
@@ -34,17 +36,17 @@ static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x
                         }
                         continue;
                     }
-                    const CONV_T *row = plane + ih * p->w;
+                    const CONV_T *row = src + ih * p->w + off_w;
                     for (int64_t ow = 0; ow < lo; ow++) {
                         d[ow] = 0;
                     }
                     if (p->stride_w == 1) {
                         for (int64_t ow = lo; ow < hi; ow++) {
-                            d[ow] = row[ow + off_w];
+                            d[ow] = row[ow];
                         }
                     } else {
                         for (int64_t ow = lo; ow < hi; ow++) {
-                            d[ow] = row[ow * p->stride_w + off_w];
+                            d[ow] = row[ow * p->stride_w];
                         }
                     }
                     for (int64_t ow = hi; ow < p->out_w; ow++) {
@@ -60,24 +62,23 @@ static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x
  * every (r, s, oh, ow) in a fixed order; x must be zeroed by the caller. */
 static void CONV_COL2IM(const pydl_conv2d_params *p, int64_t cg, const CONV_T *col, CONV_T *x)
 {
-    const int64_t hwo = p->out_h * p->out_w;
+    const int64_t hwo = p->out_h * p->out_w, plane = p->h * p->w;
     for (int64_t c = 0; c < cg; c++) {
-        CONV_T *plane = x + c * p->h * p->w;
         for (int64_t r = 0; r < p->r; r++) {
             for (int64_t s = 0; s < p->s; s++) {
                 const CONV_T *src = col + ((c * p->r + r) * p->s + s) * hwo;
                 int64_t lo, hi;
-                conv_valid_range(p->out_w, p->w, p->stride_w, s * p->dil_w - p->pad_left, &lo, &hi);
                 const int64_t off_w = s * p->dil_w - p->pad_left;
+                conv_valid_range(p->out_w, p->w, p->stride_w, off_w, &lo, &hi);
                 for (int64_t oh = 0; oh < p->out_h; oh++) {
                     const int64_t ih = oh * p->stride_h - p->pad_top + r * p->dil_h;
                     if (ih < 0 || ih >= p->h) {
                         continue;
                     }
-                    CONV_T *row = plane + ih * p->w;
+                    CONV_T *row = x + c * plane + ih * p->w + off_w;
                     const CONV_T *srow = src + oh * p->out_w;
                     for (int64_t ow = lo; ow < hi; ow++) {
-                        row[ow * p->stride_w + off_w] += srow[ow];
+                        row[ow * p->stride_w] += srow[ow];
                     }
                 }
             }
