@@ -19,7 +19,7 @@ _ACCEPTED = "float32 or float64"
 def as_float_array(x: Any, fn: str, name: str, ndim: int, layout: str) -> np.ndarray:
     """x as a C-contiguous, native-order float32/float64 array of the given ndim."""
     arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
-    if arr.dtype not in (np.float32, np.float64):
+    if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
         raise TypeError(f"{fn}: expected {name} of dtype {_ACCEPTED}, got dtype {arr.dtype}. "
                         f"Convert it first, e.g. {name}.astype(np.float32).")
     if arr.ndim != ndim:

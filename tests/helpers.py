@@ -1,5 +1,6 @@
 """Shared helpers for pydl's tests: random data, the GEMM reference and its
-tolerance, memory-layout builders, ISA switching and subprocess runs."""
+tolerance, memory-layout builders, ISA switching, subprocess runs and a
+finite-difference gradient."""
 from __future__ import annotations
 
 import contextlib
@@ -173,3 +174,28 @@ def run_python(args: Sequence[str], env: Optional[Dict[str, str]] = None,
     full_env.update(env or {})
     return subprocess.run([sys.executable, *args], env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+# --------------------------------------------------------------------------
+# Gradients
+# --------------------------------------------------------------------------
+def finite_diff_grad(f, x, eps: float = 1e-6) -> np.ndarray:
+    """Central finite-difference gradient of the scalar ``f(x)`` at ``x``, in float64.
+
+    ``x`` is copied to float64 and perturbed one element at a time
+    (2 * x.size calls of ``f``), so keep it tiny.  For ``f`` linear in ``x``
+    (convolution, average pooling, a projection of them) the result is exact
+    up to rounding: about eps_machine * |f| / ``eps``.
+    """
+    base = np.array(x, dtype=np.float64, copy=True)
+    grad = np.empty_like(base)
+    flat, gflat = base.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        f_plus = float(f(base))
+        flat[i] = old - eps
+        f_minus = float(f(base))
+        flat[i] = old
+        gflat[i] = (f_plus - f_minus) / (2.0 * eps)
+    return grad

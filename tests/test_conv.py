@@ -1,0 +1,778 @@
+"""pydl.ops.conv2d and pydl.ops.conv2d_backward against float64 numpy references.
+
+The references below share no code with pydl: the forward pads with np.pad and
+sums one strided slice per kernel tap (r, s); the backward is the explicit
+adjoint of that loop (scatter into the padded input, then crop), and finite
+differences check the forward/backward pair independently of both.
+"""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import pydl
+from helpers import (DTYPE_IDS, DTYPES, assert_gemm_close, finite_diff_grad, isa, rand,
+                     run_python)
+
+conv2d = pydl.ops.conv2d
+conv2d_backward = pydl.ops.conv2d_backward
+
+dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+
+
+# --------------------------------------------------------------------------
+# float64 references
+# --------------------------------------------------------------------------
+def _pair(v):
+    return (int(v), int(v)) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+
+def _same_pads(size, k, stride, dil):
+    """SAME_UPPER: output ceil(size/stride); the odd extra padding goes at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dil * (k - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def ref_geometry(x_shape, w_shape, stride, padding, dilation):
+    _, _, h, w = x_shape
+    _, _, r, s = w_shape
+    sh, sw = _pair(stride)
+    dh, dw = _pair(dilation)
+    if isinstance(padding, str):
+        if padding == "valid":
+            pt = pb = pl = pr = 0
+        else:
+            assert padding == "same"
+            pt, pb = _same_pads(h, r, sh, dh)
+            pl, pr = _same_pads(w, s, sw, dw)
+    elif np.ndim(padding) == 0:
+        pt = pb = pl = pr = int(padding)
+    elif isinstance(padding[0], (tuple, list)):
+        (pt, pb), (pl, pr) = padding
+    else:
+        pt = pb = int(padding[0])
+        pl = pr = int(padding[1])
+    out_h = (h + pt + pb - dh * (r - 1) - 1) // sh + 1
+    out_w = (w + pl + pr - dw * (s - 1) - 1) // sw + 1
+    return dict(sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl, pr=pr, out_h=out_h,
+                out_w=out_w)
+
+
+def _tap_slices(g, r, s):
+    """Index of the padded input read by kernel tap (r, s) for every output position."""
+    rows = slice(r * g["dh"], r * g["dh"] + g["sh"] * (g["out_h"] - 1) + 1, g["sh"])
+    cols = slice(s * g["dw"], s * g["dw"] + g["sw"] * (g["out_w"] - 1) + 1, g["sw"])
+    return rows, cols
+
+
+def conv2d_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    n, c, _, _ = x.shape
+    k, cg, r_, s_ = w.shape
+    g = ref_geometry(x.shape, w.shape, stride, padding, dilation)
+    xp = np.pad(x, ((0, 0), (0, 0), (g["pt"], g["pb"]), (g["pl"], g["pr"])))
+    kg = k // groups
+    y = np.zeros((n, k, g["out_h"], g["out_w"]))
+    for grp in range(groups):
+        xg = xp[:, grp * cg:(grp + 1) * cg]
+        wg = w[grp * kg:(grp + 1) * kg]
+        for r in range(r_):
+            for s in range(s_):
+                rows, cols = _tap_slices(g, r, s)
+                y[:, grp * kg:(grp + 1) * kg] += np.einsum("nchw,kc->nkhw", xg[:, :, rows, cols],
+                                                           wg[:, :, r, s])
+    if b is not None:
+        y += np.asarray(b, np.float64)[None, :, None, None]
+    return y
+
+
+def conv2d_backward_ref(gy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """The adjoint of conv2d_ref's loop: (grad_x, grad_weight, grad_bias) in float64."""
+    gy = np.asarray(gy, np.float64)
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    _, _, h, wd = x.shape
+    k, cg, r_, s_ = w.shape
+    g = ref_geometry(x.shape, w.shape, stride, padding, dilation)
+    xp = np.pad(x, ((0, 0), (0, 0), (g["pt"], g["pb"]), (g["pl"], g["pr"])))
+    gxp = np.zeros_like(xp)
+    gw = np.zeros_like(w)
+    kg = k // groups
+    for grp in range(groups):
+        cs, ks = slice(grp * cg, (grp + 1) * cg), slice(grp * kg, (grp + 1) * kg)
+        for r in range(r_):
+            for s in range(s_):
+                rows, cols = _tap_slices(g, r, s)
+                gxp[:, cs, rows, cols] += np.einsum("nkhw,kc->nchw", gy[:, ks], w[ks, :, r, s])
+                gw[ks, :, r, s] += np.einsum("nkhw,nchw->kc", gy[:, ks], xp[:, cs, rows, cols])
+    gx = gxp[:, :, g["pt"]:g["pt"] + h, g["pl"]:g["pl"] + wd]
+    return gx, gw, gy.sum(axis=(0, 2, 3))
+
+
+# --------------------------------------------------------------------------
+# Comparison with a tolerance scaled by the reduction length
+# --------------------------------------------------------------------------
+def _absmax(a):
+    a = np.asarray(a)
+    return float(np.abs(a).max()) if a.size else 0.0
+
+
+def check_forward(got, x, w, b=None, err_msg="", **kw):
+    ref = conv2d_ref(x, w, b, **kw)
+    _, cg, r, s = w.shape
+    scale = max(_absmax(x) * _absmax(w), _absmax(b) if b is not None else 0.0, 1e-30)
+    assert_gemm_close(got, ref, cg * r * s + 1, x.dtype, scale=scale, err_msg=err_msg)
+
+
+def check_backward(got, gy, x, w, needs=(True, True, True), err_msg="", **kw):
+    gx, gw, gb = got
+    rx, rw, rb = conv2d_backward_ref(gy, x, w, **kw)
+    k, _, r, s = w.shape
+    groups = kw.get("groups", 1)
+    n, _, oh, ow = gy.shape
+    positions = max(n * oh * ow, 1)
+    dtype = x.dtype
+    if needs[0]:
+        assert_gemm_close(gx, rx, k // groups * r * s, dtype,
+                          scale=max(_absmax(gy) * _absmax(w), 1e-30), err_msg=err_msg + " grad_x")
+    else:
+        assert gx is None
+    if needs[1]:
+        assert_gemm_close(gw, rw, positions, dtype, scale=max(_absmax(gy) * _absmax(x), 1e-30),
+                          err_msg=err_msg + " grad_weight")
+    else:
+        assert gw is None
+    if needs[2]:
+        # A plain running sum (pydl sums in double): its rounding error grows
+        # like eps64 * positions, not sqrt(positions), once the partial sums
+        # are large; still far below one term.
+        eps = float(np.finfo(dtype).eps)
+        atol = (16 * eps * np.sqrt(positions) + 2 * np.finfo(np.float64).eps * positions) \
+            * max(_absmax(gy), 1e-30)
+        assert gb.dtype == dtype and gb.shape == rb.shape
+        np.testing.assert_allclose(gb, rb, rtol=4 * eps, atol=atol, err_msg=err_msg + " grad_bias")
+    else:
+        assert gb is None
+
+
+def test_references_on_hand_computed_cases():
+    # The references themselves: a 2x2 input, a 2x2 kernel, padding 1.
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    w = np.array([[[[1.0, 10.0], [100.0, 1000.0]]]])
+    y = conv2d_ref(x, w, padding=1)
+    np.testing.assert_array_equal(y[0, 0], [[1000 * 1, 1000 * 2 + 100 * 1, 100 * 2],
+                                            [1000 * 3 + 10 * 1, 4321, 100 * 4 + 2],
+                                            [10 * 3, 10 * 4 + 3, 4]])
+    # stride 2, dilation 2 on a 5x5 ramp: taps (0,0), (0,2), (2,0), (2,2)
+    x = np.arange(25.0).reshape(1, 1, 5, 5)
+    y = conv2d_ref(x, np.ones((1, 1, 2, 2)), stride=2, dilation=2)
+    np.testing.assert_array_equal(y[0, 0], [[0 + 2 + 10 + 12, 2 + 4 + 12 + 14],
+                                            [10 + 12 + 20 + 22, 12 + 14 + 22 + 24]])
+    # the backward reference is the adjoint of the forward: <gy, A x> == <A^T gy, x>
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 4, 6, 7)), rng.standard_normal((6, 2, 3, 2))
+    kw = dict(stride=(2, 1), padding=((1, 2), (0, 1)), dilation=(1, 2), groups=2)
+    gy = rng.standard_normal(conv2d_ref(x, w, **kw).shape)
+    gx, gw, _ = conv2d_backward_ref(gy, x, w, **kw)
+    lhs = np.sum(gy * conv2d_ref(x, w, **kw))
+    assert np.isclose(lhs, np.sum(gx * x)) and np.isclose(lhs, np.sum(gw * w))
+
+
+def test_tolerance_catches_a_wrong_tap(rng):
+    # Dropping one kernel tap or shifting the window by one must fail the check.
+    x, w = rand((2, 3, 7, 7), np.float32, rng), rand((4, 3, 3, 3), np.float32, rng)
+    y = conv2d(x, w, padding=1)
+    check_forward(y, x, w, padding=1)
+    w_drop = w.copy()
+    w_drop[:, :, 1, 2] = 0
+    with pytest.raises(AssertionError):
+        check_forward(conv2d_ref(x, w_drop, padding=1).astype(np.float32), x, w, padding=1)
+    shifted = conv2d_ref(x, w, padding=((0, 2), (1, 1))).astype(np.float32)
+    with pytest.raises(AssertionError):
+        check_forward(shifted, x, w, padding=1)
+
+
+# --------------------------------------------------------------------------
+# The seed example
+# --------------------------------------------------------------------------
+@dtypes
+def test_seed_example_1x3_filter(dtype):
+    x = np.arange(1, 26, dtype=dtype).reshape(1, 1, 5, 5)
+    w = np.array([1, 2, 1], dtype=dtype).reshape(1, 1, 1, 3)
+    expected = np.array([[8, 12, 16], [28, 32, 36], [48, 52, 56], [68, 72, 76], [88, 92, 96]],
+                        dtype=dtype)
+    y = conv2d(x, w)
+    assert y.shape == (1, 1, 5, 3) and y.dtype == dtype
+    np.testing.assert_array_equal(y[0, 0], expected)
+    np.testing.assert_array_equal(conv2d(x, w, padding="valid")[0, 0], expected)
+    np.testing.assert_array_equal(conv2d_ref(x, w)[0, 0], expected)
+
+
+# --------------------------------------------------------------------------
+# Parametrized configurations
+# --------------------------------------------------------------------------
+# name: (x shape, weight shape, stride, padding, dilation, groups)
+CONFIGS = {
+    "k1_pointwise": ((2, 5, 6, 7), (3, 5, 1, 1), 1, 0, 1, 1),
+    "k1_stride2": ((1, 3, 7, 5), (4, 3, 1, 1), 2, 0, 1, 1),
+    "k1_pad1": ((2, 3, 4, 5), (2, 3, 1, 1), 1, 1, 1, 1),
+    "k1_dil3": ((1, 2, 5, 5), (3, 2, 1, 1), 1, 0, 3, 1),
+    "k1_pad_bottom_only": ((1, 3, 4, 5), (2, 3, 1, 1), 1, ((0, 1), (0, 2)), 1, 1),
+    "k2": ((2, 3, 6, 6), (4, 3, 2, 2), 1, 0, 1, 1),
+    "k3_pad1": ((2, 3, 8, 9), (5, 3, 3, 3), 1, 1, 1, 1),
+    "k3_s2_pad1": ((1, 4, 9, 9), (6, 4, 3, 3), 2, 1, 1, 1),
+    "k5_s3_pad2": ((2, 2, 9, 8), (3, 2, 5, 5), 3, 2, 1, 1),
+    "k6_pad1": ((1, 3, 7, 8), (2, 3, 6, 6), 1, 1, 1, 1),
+    "k7": ((1, 2, 9, 9), (2, 2, 7, 7), 1, 0, 1, 1),
+    "k7_s2_pad3": ((1, 3, 9, 7), (2, 3, 7, 7), 2, 3, 1, 1),
+    "k1x3_pad_pair": ((2, 3, 5, 7), (4, 3, 1, 3), 1, (0, 1), 1, 1),
+    "k3x1_stride_pair": ((2, 3, 7, 6), (2, 3, 3, 1), (2, 1), (1, 0), 1, 1),
+    "k2x5_pairs": ((1, 5, 6, 9), (3, 5, 2, 5), (1, 2), (1, 2), 1, 1),
+    "k4x3_asym": ((2, 3, 7, 8), (3, 3, 4, 3), 1, ((1, 2), (0, 1)), 1, 1),
+    "k3_s2_asym": ((1, 2, 9, 9), (4, 2, 3, 3), 2, ((0, 2), (2, 0)), 1, 1),
+    "k7x2_s3_asym": ((2, 2, 9, 6), (3, 2, 7, 2), (3, 2), ((3, 0), (1, 2)), 1, 1),
+    "valid": ((2, 3, 6, 7), (2, 3, 3, 2), 1, "valid", 1, 1),
+    "valid_s2": ((1, 3, 8, 9), (2, 3, 3, 3), 2, "valid", 1, 1),
+    "same_k3": ((2, 3, 7, 6), (4, 3, 3, 3), 1, "same", 1, 1),
+    "same_k2_even": ((1, 3, 5, 6), (2, 3, 2, 2), 1, "same", 1, 1),
+    "same_k4_even_s2": ((2, 2, 9, 8), (3, 2, 4, 4), 2, "same", 1, 1),
+    "same_k3_s2": ((1, 3, 7, 8), (2, 3, 3, 3), 2, "same", 1, 1),
+    "same_k6x2_s2": ((1, 2, 9, 7), (2, 2, 6, 2), 2, "same", 1, 1),
+    "same_k1x4_dil2": ((1, 2, 6, 7), (3, 2, 1, 4), 1, "same", 2, 1),
+    "same_k5x2_s3": ((1, 2, 9, 7), (2, 2, 5, 2), 3, "same", 1, 1),
+    "same_k3_s2_dil2_groups2": ((2, 4, 8, 7), (2, 2, 3, 3), 2, "same", 2, 2),
+    "dil2_k3": ((2, 3, 9, 9), (2, 3, 3, 3), 1, 2, 2, 1),
+    "dil3_k3_pad1": ((1, 2, 9, 9), (3, 2, 3, 3), 1, 1, 3, 1),
+    "dil_pair_s2": ((1, 3, 9, 8), (2, 3, 3, 2), 2, (1, 2), (2, 3), 1),
+    "dil2_k2_s3_asym": ((2, 2, 8, 9), (2, 2, 2, 2), 3, ((2, 1), (0, 3)), 2, 1),
+    "groups2_K6_C4": ((2, 4, 6, 7), (6, 2, 3, 3), 1, 1, 1, 2),
+    "groups2_K4_C6": ((1, 6, 5, 6), (4, 3, 3, 2), (1, 2), ((1, 0), (0, 1)), 1, 2),
+    "groups3": ((2, 6, 6, 5), (3, 2, 2, 3), 1, 1, 1, 3),
+    "groups2_k1": ((2, 4, 5, 5), (6, 2, 1, 1), 1, 0, 1, 2),
+    "depthwise": ((2, 5, 7, 7), (5, 1, 3, 3), 1, 1, 1, 5),
+    "depthwise_x2_s2": ((1, 3, 8, 8), (6, 1, 3, 3), 2, 1, 1, 3),
+    "depthwise_dil2": ((1, 4, 9, 9), (4, 1, 3, 3), 1, 2, 2, 4),
+    "depthwise_k1": ((2, 3, 4, 5), (3, 1, 1, 1), 1, 0, 1, 3),
+    "C7_K5": ((2, 7, 6, 6), (5, 7, 3, 3), 1, 1, 1, 1),
+    "C1_K1": ((2, 1, 5, 5), (1, 1, 3, 3), 1, 0, 1, 1),
+    "all_ones": ((1, 1, 1, 1), (1, 1, 1, 1), 1, 0, 1, 1),
+    "H1_W9": ((2, 3, 1, 9), (2, 3, 1, 3), 1, (0, 1), 1, 1),
+    "odd_5x3_pad1": ((1, 1, 5, 3), (2, 1, 3, 3), 1, 1, 1, 1),
+    "padding_beyond_kernel": ((1, 2, 3, 3), (2, 2, 2, 2), 1, 3, 1, 1),
+    "kernel_fills_padded_input": ((1, 2, 3, 4), (2, 2, 5, 6), 1, 1, 1, 1),
+    "stride_beyond_kernel": ((1, 2, 9, 9), (3, 2, 2, 2), 3, 0, 1, 1),
+}
+
+
+def _kw(cfg):
+    _, _, stride, padding, dilation, groups = cfg
+    return dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def _operands(cfg, dtype, rng, bias=True):
+    x_shape, w_shape = cfg[0], cfg[1]
+    x, w = rand(x_shape, dtype, rng), rand(w_shape, dtype, rng)
+    b = rand((w_shape[0],), dtype, rng) if bias else None
+    return x, w, b
+
+
+@dtypes
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_forward(name, bias, dtype, rng):
+    cfg = CONFIGS[name]
+    kw = _kw(cfg)
+    x, w, b = _operands(cfg, dtype, rng, bias)
+    x0, w0 = x.copy(), w.copy()
+    y = conv2d(x, w, b, **kw)
+    g = ref_geometry(x.shape, w.shape, kw["stride"], kw["padding"], kw["dilation"])
+    assert y.shape == (x.shape[0], w.shape[0], g["out_h"], g["out_w"])
+    assert y.dtype == dtype and y.flags.c_contiguous
+    check_forward(y, x, w, b, err_msg=name, **kw)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+
+
+@dtypes
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_backward(name, dtype, rng):
+    cfg = CONFIGS[name]
+    kw = _kw(cfg)
+    x, w, _ = _operands(cfg, dtype, rng, bias=False)
+    g = ref_geometry(x.shape, w.shape, kw["stride"], kw["padding"], kw["dilation"])
+    gy = rand((x.shape[0], w.shape[0], g["out_h"], g["out_w"]), dtype, rng)
+    got = conv2d_backward(gy, x, w, **kw)
+    for arr, like in zip(got, (x, w, w[:, 0, 0, 0])):
+        assert arr.shape == like.shape and arr.dtype == dtype
+    check_backward(got, gy, x, w, err_msg=name, **kw)
+
+
+# Exact expectations for 'same' (independent of the reference's formula):
+# (H, W, R, S, stride, dilation) -> ((top, bottom), (left, right)).
+SAME_PADS = [
+    ((5, 6, 2, 2, 1, 1), ((0, 1), (0, 1))),
+    ((7, 7, 3, 3, 1, 1), ((1, 1), (1, 1))),
+    ((9, 8, 4, 4, 2, 1), ((1, 2), (1, 1))),
+    ((7, 8, 3, 3, 2, 1), ((1, 1), (0, 1))),
+    ((6, 6, 1, 4, 1, 2), ((0, 0), (3, 3))),
+    ((9, 7, 5, 2, 3, 1), ((1, 1), (0, 1))),
+    ((4, 4, 1, 1, 3, 1), ((0, 0), (0, 0))),
+]
+
+
+@pytest.mark.parametrize("case,pads", SAME_PADS, ids=[str(c) for c, _ in SAME_PADS])
+def test_same_padding_is_same_upper(case, pads, rng):
+    h, w_, r, s, stride, dil = case
+    x, w = rand((1, 2, h, w_), np.float64, rng), rand((3, 2, r, s), np.float64, rng)
+    y = conv2d(x, w, padding="same", stride=stride, dilation=dil)
+    assert y.shape[2:] == (-(-h // stride), -(-w_ // stride))
+    explicit = conv2d(x, w, padding=pads, stride=stride, dilation=dil)
+    np.testing.assert_array_equal(y, explicit)
+    gy = rand(y.shape, np.float64, rng)
+    for a, b in zip(conv2d_backward(gy, x, w, padding="same", stride=stride, dilation=dil),
+                    conv2d_backward(gy, x, w, padding=pads, stride=stride, dilation=dil)):
+        np.testing.assert_array_equal(a, b)
+
+
+@dtypes
+def test_padding_forms_agree(dtype, rng):
+    x, w = rand((2, 3, 6, 7), dtype, rng), rand((4, 3, 3, 2), dtype, rng)
+    y = conv2d(x, w, padding=(1, 2))
+    np.testing.assert_array_equal(y, conv2d(x, w, padding=((1, 1), (2, 2))))
+    np.testing.assert_array_equal(y, conv2d(x, w, padding=[np.int64(1), 2]))
+    np.testing.assert_array_equal(conv2d(x, w, padding=1), conv2d(x, w, padding=(1, 1)))
+    np.testing.assert_array_equal(conv2d(x, w, padding=0), conv2d(x, w, padding="valid"))
+    np.testing.assert_array_equal(conv2d(x, w, stride=2), conv2d(x, w, stride=(2, 2)))
+    np.testing.assert_array_equal(conv2d(x, w, dilation=(2, 2)), conv2d(x, w, dilation=2))
+
+
+# --------------------------------------------------------------------------
+# Property test over random small configurations
+# --------------------------------------------------------------------------
+@st.composite
+def conv_problems(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg = draw(st.integers(1, 3))
+    kg = draw(st.integers(1, 3))
+    depthwise = draw(st.booleans()) and groups > 1
+    if depthwise:
+        cg = 1
+    r, s = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    form = draw(st.sampled_from(["int", "pair", "asym", "valid", "same"]))
+    if form == "int":
+        p = draw(st.integers(0, 3))
+        padding, pads = p, (p, p, p, p)
+    elif form == "pair":
+        ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+        padding, pads = (ph, pw), (ph, ph, pw, pw)
+    elif form == "asym":
+        pads = tuple(draw(st.integers(0, 3)) for _ in range(4))
+        padding = ((pads[0], pads[1]), (pads[2], pads[3]))
+    else:
+        padding, pads = form, (0, 0, 0, 0)
+    # smallest input the kernel fits in ('same' always fits)
+    min_h = 1 if form == "same" else max(1, dh * (r - 1) + 1 - pads[0] - pads[1])
+    min_w = 1 if form == "same" else max(1, dw * (s - 1) + 1 - pads[2] - pads[3])
+    h = draw(st.integers(min_h, min_h + 6))
+    w = draw(st.integers(min_w, min_w + 6))
+    n = draw(st.integers(1, 2))
+    return dict(x_shape=(n, groups * cg, h, w), w_shape=(groups * kg, cg, r, s),
+                kw=dict(stride=(sh, sw), padding=padding, dilation=(dh, dw), groups=groups),
+                bias=draw(st.booleans()), dtype=draw(st.sampled_from(DTYPES)),
+                seed=draw(st.integers(0, 2**32 - 1)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conv_problems())
+def test_property_forward_and_backward(problem):
+    rng = np.random.default_rng(problem["seed"])
+    dtype, kw = problem["dtype"], problem["kw"]
+    x, w = rand(problem["x_shape"], dtype, rng), rand(problem["w_shape"], dtype, rng)
+    b = rand((w.shape[0],), dtype, rng) if problem["bias"] else None
+    y = conv2d(x, w, b, **kw)
+    check_forward(y, x, w, b, **kw)
+    gy = rand(y.shape, dtype, rng)
+    check_backward(conv2d_backward(gy, x, w, **kw), gy, x, w, **kw)
+
+
+# --------------------------------------------------------------------------
+# Central finite differences in float64 (independent of both references)
+# --------------------------------------------------------------------------
+FD_CONFIGS = {
+    "plain_k2x3": ((1, 2, 4, 5), (3, 2, 2, 3), dict()),
+    "s2_asym_pad": ((2, 2, 5, 4), (2, 2, 3, 2), dict(stride=2, padding=((1, 0), (0, 2)))),
+    "dil2_groups2": ((1, 4, 5, 5), (4, 2, 2, 2), dict(dilation=2, padding=1, groups=2)),
+    "depthwise_same_s2": ((1, 3, 5, 4), (3, 1, 3, 2), dict(stride=2, padding="same", groups=3)),
+}
+
+
+@pytest.mark.parametrize("name", list(FD_CONFIGS))
+def test_gradients_match_finite_differences(name, rng):
+    x_shape, w_shape, kw = FD_CONFIGS[name]
+    x, w = rand(x_shape, np.float64, rng), rand(w_shape, np.float64, rng)
+    b = rand((w_shape[0],), np.float64, rng)
+    proj = rand(conv2d(x, w, b, **kw).shape, np.float64, rng)  # L = sum(proj * y)
+
+    gx, gw, gb = conv2d_backward(proj, x, w, **kw)
+    fd_x = finite_diff_grad(lambda v: np.sum(proj * conv2d(v, w, b, **kw)), x)
+    fd_w = finite_diff_grad(lambda v: np.sum(proj * conv2d(x, v, b, **kw)), w)
+    fd_b = finite_diff_grad(lambda v: np.sum(proj * conv2d(x, w, v, **kw)), b)
+    np.testing.assert_allclose(gx, fd_x, rtol=1e-6, atol=1e-7, err_msg="grad_x")
+    np.testing.assert_allclose(gw, fd_w, rtol=1e-6, atol=1e-7, err_msg="grad_weight")
+    np.testing.assert_allclose(gb, fd_b, rtol=1e-6, atol=1e-7, err_msg="grad_bias")
+
+
+# --------------------------------------------------------------------------
+# needs
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("needs", [(True, True, True), (True, False, False),
+                                   (False, True, False), (False, False, True),
+                                   (False, True, True), (True, False, True),
+                                   (False, False, False)])
+def test_needs_selects_gradients(needs, rng):
+    kw = dict(stride=2, padding=1, groups=2)
+    x, w = rand((2, 4, 7, 6), np.float64, rng), rand((6, 2, 3, 3), np.float64, rng)
+    gy = rand(conv2d(x, w, **kw).shape, np.float64, rng)
+    full = conv2d_backward(gy, x, w, **kw)
+    got = conv2d_backward(gy, x, w, needs=needs, **kw)
+    assert len(got) == 3
+    for want, a, b in zip(needs, got, full):
+        if want:
+            assert a is not None
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a is None
+
+
+def test_needs_accepts_numpy_bools(rng):
+    x, w = rand((1, 2, 4, 4), np.float32, rng), rand((3, 2, 2, 2), np.float32, rng)
+    gy = rand((1, 3, 3, 3), np.float32, rng)
+    gx, gw, gb = conv2d_backward(gy, x, w, needs=np.array([False, True, False]))
+    assert gx is None and gb is None and gw.shape == w.shape
+
+
+# --------------------------------------------------------------------------
+# Inputs: layouts, byte order, lists, empty batch
+# --------------------------------------------------------------------------
+@dtypes
+def test_non_contiguous_inputs(dtype, rng):
+    x = rand((2, 6, 9, 10), dtype, rng)[:, ::2, 1:, ::-1]  # (2, 3, 8, 10) strided view
+    w = np.asfortranarray(rand((4, 3, 3, 3), dtype, rng))
+    b = rand((8,), dtype, rng)[::2]
+    y = conv2d(x, w, b, padding=1)
+    np.testing.assert_array_equal(y, conv2d(np.ascontiguousarray(x), np.ascontiguousarray(w),
+                                            np.ascontiguousarray(b), padding=1))
+    check_forward(y, x, w, b, padding=1)
+    gy = rand(y.shape, dtype, rng)
+    ref = conv2d_backward(np.ascontiguousarray(gy), np.ascontiguousarray(x),
+                          np.ascontiguousarray(w), padding=1)
+    gy_view = np.repeat(gy, 2, axis=3)[..., ::2]
+    assert not gy_view.flags.c_contiguous
+    for a, b_ in zip(conv2d_backward(gy_view, x, w, padding=1), ref):
+        np.testing.assert_array_equal(a, b_)
+
+
+@dtypes
+def test_byteswapped_inputs_are_converted(dtype, rng):
+    x, w, b = rand((2, 3, 5, 6), dtype, rng), rand((4, 3, 3, 3), dtype, rng), \
+        rand((4,), dtype, rng)
+    swapped = [a.astype(a.dtype.newbyteorder("S")) for a in (x, w, b)]
+    assert not swapped[0].dtype.isnative
+    np.testing.assert_array_equal(conv2d(*swapped, padding=1), conv2d(x, w, b, padding=1))
+
+
+def test_nested_lists_of_floats():
+    y = conv2d([[[[1.0, 2.0, 3.0]]]], [[[[1.0, -1.0]]]])
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, [[[[-1.0, -1.0]]]])
+
+
+@dtypes
+def test_empty_batch(dtype, rng):
+    x, w, b = np.zeros((0, 3, 5, 5), dtype), rand((4, 3, 3, 3), dtype, rng), rand((4,), dtype, rng)
+    y = conv2d(x, w, b, padding=1)
+    assert y.shape == (0, 4, 5, 5) and y.dtype == dtype
+    gx, gw, gb = conv2d_backward(np.zeros((0, 4, 5, 5), dtype), x, w, padding=1)
+    assert gx.shape == x.shape
+    np.testing.assert_array_equal(gw, np.zeros_like(w))
+    np.testing.assert_array_equal(gb, np.zeros(4, dtype))
+
+
+def test_windows_wholly_in_padding_give_the_bias(rng):
+    x, w = rand((1, 2, 2, 2), np.float64, rng), rand((3, 2, 1, 1), np.float64, rng)
+    b = np.array([0.5, -1.5, 2.0])
+    y = conv2d(x, w, b, padding=2)
+    assert y.shape == (1, 3, 6, 6)
+    np.testing.assert_array_equal(y[0, :, 0], np.broadcast_to(b[:, None], (3, 6)))
+    np.testing.assert_array_equal(y[0, :, :, -1], np.broadcast_to(b[:, None], (3, 6)))
+    check_forward(y, x, w, b, padding=2)
+
+
+@dtypes
+def test_nan_and_inf_reach_only_the_outputs_that_read_them(dtype, rng):
+    kw = dict(stride=2, padding=((2, 0), (1, 2)), dilation=(1, 2))
+    x, w = rand((2, 3, 9, 8), dtype, rng), rand((4, 3, 3, 2), dtype, rng)
+    x[0, 1, 4, 5] = np.nan
+    x[1, 2, 0, 1] = np.inf
+    y = conv2d(x, w, **kw)
+    ref = conv2d_ref(x, w, **kw)
+    assert np.isnan(ref).any() and np.isinf(ref).any()
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(ref))
+    ok = np.isfinite(ref)
+    assert_gemm_close(y[ok], ref[ok], 3 * 3 * 2, dtype)
+
+
+def test_concurrent_calls_from_python_threads(rng):
+    import threading
+
+    problems = []
+    for x_shape, w_shape, kw in [((3, 8, 20, 20), (16, 8, 3, 3), dict(padding=1)),
+                                 ((2, 6, 17, 23), (9, 2, 5, 3), dict(stride=2, groups=3,
+                                                                     padding="same"))]:
+        x, w = rand(x_shape, np.float32, rng), rand(w_shape, np.float32, rng)
+        gy = rand(conv2d(x, w, **kw).shape, np.float32, rng)
+        want = (conv2d(x, w, **kw),) + conv2d_backward(gy, x, w, **kw)
+        problems.append((x, w, gy, kw, want))
+    errors = []
+
+    def work(i):
+        try:
+            x, w, gy, kw, want = problems[i]
+            for _ in range(10):
+                got = (conv2d(x, w, **kw),) + conv2d_backward(gy, x, w, **kw)
+                for a, b in zip(got, want):
+                    assert np.array_equal(a, b), f"problem {i} differs under concurrency"
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a pydl call did not return"
+    assert not errors, errors
+
+
+# --------------------------------------------------------------------------
+# Every kernel path agrees with the reference
+# --------------------------------------------------------------------------
+DISPATCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_asym", "same_k4_even_s2", "dil3_k3_pad1",
+                    "groups2_K4_C6", "depthwise_x2_s2", "C7_K5", "k7_s2_pad3"]
+
+
+@pytest.mark.parametrize("isa_name", pydl.isa_names())
+@dtypes
+def test_every_kernel_path_matches_reference(isa_name, dtype):
+    rng = np.random.default_rng(99)
+    with isa(isa_name) as active:
+        assert active == isa_name
+        for name in DISPATCH_CONFIGS:
+            cfg = CONFIGS[name]
+            kw = _kw(cfg)
+            x, w, b = _operands(cfg, dtype, rng)
+            y = conv2d(x, w, b, **kw)
+            check_forward(y, x, w, b, err_msg=f"{isa_name} {name}", **kw)
+            gy = rand(y.shape, dtype, rng)
+            check_backward(conv2d_backward(gy, x, w, **kw), gy, x, w,
+                           err_msg=f"{isa_name} {name}", **kw)
+        # a bigger problem, so the GEMM micro-kernels run on full tiles
+        x, w, b = rand((2, 16, 12, 12), dtype, rng), rand((24, 16, 3, 3), dtype, rng), \
+            rand((24,), dtype, rng)
+        y = conv2d(x, w, b, padding=1)
+        check_forward(y, x, w, b, err_msg=isa_name, padding=1)
+        gy = rand(y.shape, dtype, rng)
+        check_backward(conv2d_backward(gy, x, w, padding=1), gy, x, w, err_msg=isa_name,
+                       padding=1)
+
+
+# --------------------------------------------------------------------------
+# Determinism: 1 and 2 threads give bitwise identical results
+# --------------------------------------------------------------------------
+# N=4, 6, 9: threads take whole images (and weight-gradient chunks; N=9 makes
+# 8 chunks of unequal size); N=3 (not a multiple of 2) and N=1: threads share
+# each image's GEMMs, which are above pydl's GEMM threading threshold
+# (test_threaded_shapes_use_two_threads).
+THREAD_CASES = {
+    "N4_C8_K16_20x20": ((4, 8, 20, 20), (16, 8, 3, 3), dict(padding=1)),
+    "N3_C16_K32_24x24": ((3, 16, 24, 24), (32, 16, 3, 3), dict(padding=1)),
+    "N1_C16_K32_32x32": ((1, 16, 32, 32), (32, 16, 3, 3), dict(padding=1)),
+    "N6_groups2_s2": ((6, 8, 21, 19), (12, 4, 3, 3), dict(stride=2, padding="same", groups=2)),
+    "N9_pointwise": ((9, 8, 12, 12), (16, 8, 1, 1), dict()),
+}
+
+
+@pytest.mark.parametrize("isa_name", pydl.isa_names())
+@dtypes
+@pytest.mark.parametrize("case", list(THREAD_CASES))
+def test_one_and_two_threads_are_bitwise_identical(case, dtype, isa_name, rng):
+    x_shape, w_shape, kw = THREAD_CASES[case]
+    with isa(isa_name):
+        x, w, b = rand(x_shape, dtype, rng), rand(w_shape, dtype, rng), \
+            rand((w_shape[0],), dtype, rng)
+        gy = rand(conv2d(x, w, **kw).shape, dtype, rng)
+        results = {}
+        for n in (1, 2):
+            with pydl.num_threads(n):
+                results[n] = (conv2d(x, w, b, **kw),) + conv2d_backward(gy, x, w, **kw)
+        for what, one, two in zip(("y", "grad_x", "grad_weight", "grad_bias"), results[1],
+                                  results[2]):
+            assert np.array_equal(one, two), f"{what}: 1 vs 2 threads differ ({case}, {isa_name})"
+        check_forward(results[2][0], x, w, b, **kw)
+        check_backward(results[2][1:], gy, x, w, **kw)
+
+
+_THREAD_PROBE = (
+    "import os, sys, numpy as np, pydl\n"
+    "def tasks(): return len(os.listdir('/proc/self/task'))\n"
+    "n, c, hw, k = (int(v) for v in sys.argv[1].split(','))\n"
+    "rng = np.random.default_rng(0)\n"
+    "x = rng.random((n, c, hw, hw), np.float32)\n"
+    "w = rng.random((k, c, 3, 3), np.float32)\n"
+    "pydl.set_num_threads(2)\n"
+    "before = tasks()\n"
+    "pydl.ops.conv2d(x, w, padding=1)\n"
+    "print(tasks() - before)\n"
+)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+@pytest.mark.parametrize("shape", ["3,16,24,32", "1,16,32,32"])
+def test_threaded_shapes_use_two_threads(shape):
+    # The N=3 and N=1 cases above share GEMMs between threads only if those
+    # GEMMs are big enough; check that a second (OpenMP) thread really starts.
+    proc = run_python(["-c", _THREAD_PROBE, shape], env={"OPENBLAS_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split()[-1]) == 1, (
+        f"{shape}: no OpenMP worker thread started; if pydl's threading threshold changed, "
+        f"enlarge THREAD_CASES so the determinism test still runs on 2 threads")
+
+
+# --------------------------------------------------------------------------
+# Errors: the exception type and a message naming the argument
+# --------------------------------------------------------------------------
+def _f64(*shape):
+    return np.ones(shape, np.float64)
+
+
+def _f32(*shape):
+    return np.ones(shape, np.float32)
+
+
+_X, _W = _f64(2, 4, 6, 6), _f64(3, 4, 3, 3)
+_GY = _f64(2, 3, 4, 4)
+
+ERROR_CASES = {
+    "x_ndim3": (lambda: conv2d(_f64(4, 6, 6), _W), ValueError, r"x of shape \(N, C, H, W\)"),
+    "x_ndim5": (lambda: conv2d(_f64(1, 2, 4, 6, 6), _W), ValueError, r"\bx\b.*4-D"),
+    "weight_ndim3": (lambda: conv2d(_X, _f64(3, 4, 3)), ValueError, r"weight"),
+    "x_int": (lambda: conv2d(np.ones((2, 4, 6, 6), np.int64), _W), TypeError,
+              r"x of dtype float32 or float64, got dtype int64"),
+    "x_float16": (lambda: conv2d(_X.astype(np.float16), _W.astype(np.float16)), TypeError,
+                  r"\bx\b.*float16"),
+    "weight_int": (lambda: conv2d(_X, np.ones((3, 4, 3, 3), np.int32)), TypeError, r"weight"),
+    "mixed_x_weight": (lambda: conv2d(_X, _f32(3, 4, 3, 3)), TypeError,
+                       r"weight has dtype float32 but x has dtype float64"),
+    "mixed_bias": (lambda: conv2d(_X, _W, _f32(3)), TypeError, r"bias has dtype float32"),
+    "bias_int": (lambda: conv2d(_X, _W, np.ones(3, np.int64)), TypeError, r"bias"),
+    "bias_wrong_length": (lambda: conv2d(_X, _W, _f64(4)), ValueError, r"bias has shape \(4,\)"),
+    "bias_2d": (lambda: conv2d(_X, _W, _f64(1, 3)), ValueError, r"bias"),
+    "groups_not_dividing_C": (lambda: conv2d(_f64(1, 5, 6, 6), _f64(4, 2, 3, 3), groups=2),
+                              ValueError, r"groups=2 must divide"),
+    "groups_not_dividing_K": (lambda: conv2d(_X, _f64(3, 2, 3, 3), groups=2), ValueError,
+                              r"groups=2 must divide"),
+    "groups_zero": (lambda: conv2d(_X, _W, groups=0), ValueError, r"groups must be >= 1"),
+    "groups_float": (lambda: conv2d(_X, _W, groups=1.0), TypeError, r"groups"),
+    "weight_channels_mismatch": (lambda: conv2d(_X, _f64(3, 3, 3, 3)), ValueError,
+                                 r"weight.shape=\(3, 3, 3, 3\) does not fit"),
+    "weight_channels_groups": (lambda: conv2d(_X, _f64(4, 4, 3, 3), groups=2), ValueError,
+                               r"expected weight.shape\[1\] == 2"),
+    "weight_zero_kernel": (lambda: conv2d(_X, _f64(3, 4, 0, 3)), ValueError, r"weight.shape"),
+    "weight_zero_K": (lambda: conv2d(_X, _f64(0, 4, 3, 3)), ValueError, r"weight.shape"),
+    "kernel_larger_than_input": (lambda: conv2d(_X, _f64(3, 4, 7, 3)), ValueError,
+                                 r"kernel 7x3 is larger than the padded input 6x6"),
+    "dilated_kernel_too_large": (lambda: conv2d(_X, _W, dilation=3), ValueError,
+                                 r"kernel 7x7 is larger than the padded input"),
+    "kernel_larger_valid": (lambda: conv2d(_X, _f64(3, 4, 3, 8), padding="valid"), ValueError,
+                            r"larger than the padded input"),
+    "stride_zero": (lambda: conv2d(_X, _W, stride=0), ValueError, r"stride must be >= 1"),
+    "stride_negative_pair": (lambda: conv2d(_X, _W, stride=(1, -1)), ValueError, r"stride"),
+    "stride_triple": (lambda: conv2d(_X, _W, stride=(1, 1, 1)), ValueError, r"stride"),
+    "stride_float": (lambda: conv2d(_X, _W, stride=1.5), TypeError, r"stride"),
+    "stride_bool": (lambda: conv2d(_X, _W, stride=True), TypeError, r"stride"),
+    "dilation_zero": (lambda: conv2d(_X, _W, dilation=0), ValueError, r"dilation must be >= 1"),
+    "dilation_negative": (lambda: conv2d(_X, _W, dilation=(1, -2)), ValueError, r"dilation"),
+    "padding_negative": (lambda: conv2d(_X, _W, padding=-1), ValueError,
+                         r"padding must be >= 0"),
+    "padding_negative_pair": (lambda: conv2d(_X, _W, padding=(0, -1)), ValueError, r"padding"),
+    "padding_negative_asym": (lambda: conv2d(_X, _W, padding=((0, 1), (-1, 0))), ValueError,
+                              r"padding"),
+    "padding_bad_string": (lambda: conv2d(_X, _W, padding="full"), ValueError,
+                           r"padding must be .*'valid' or 'same'.*'full'"),
+    "padding_float": (lambda: conv2d(_X, _W, padding=0.5), TypeError, r"padding"),
+    "padding_three": (lambda: conv2d(_X, _W, padding=(1, 1, 1)), ValueError, r"padding"),
+    "bwd_grad_y_shape": (lambda: conv2d_backward(_f64(2, 3, 5, 5), _X, _W), ValueError,
+                         r"grad_y has shape \(2, 3, 5, 5\), expected \(2, 3, 4, 4\)"),
+    "bwd_grad_y_channels": (lambda: conv2d_backward(_f64(2, 4, 4, 4), _X, _W), ValueError,
+                            r"grad_y has shape"),
+    "bwd_grad_y_ndim": (lambda: conv2d_backward(_f64(3, 4, 4), _X, _W), ValueError, r"grad_y"),
+    "bwd_grad_y_dtype": (lambda: conv2d_backward(_f32(2, 3, 4, 4), _X, _W), TypeError,
+                         r"grad_y has dtype float32"),
+    "bwd_grad_y_int": (lambda: conv2d_backward(np.ones((2, 3, 4, 4), np.int64), _X, _W),
+                       TypeError, r"grad_y"),
+    "bwd_weight_dtype": (lambda: conv2d_backward(_GY, _X, _f32(3, 4, 3, 3)), TypeError,
+                         r"weight has dtype float32"),
+    "bwd_groups": (lambda: conv2d_backward(_GY, _X, _W, groups=3), ValueError, r"groups=3"),
+    "bwd_stride_zero": (lambda: conv2d_backward(_GY, _X, _W, stride=0), ValueError, r"stride"),
+    "bwd_padding_string": (lambda: conv2d_backward(_GY, _X, _W, padding="half"), ValueError,
+                           r"padding"),
+    "bwd_needs_two": (lambda: conv2d_backward(_GY, _X, _W, needs=(True, True)), ValueError,
+                      r"needs must be three booleans"),
+    "bwd_needs_scalar": (lambda: conv2d_backward(_GY, _X, _W, needs=True), ValueError,
+                         r"needs"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_errors(case):
+    call, exc, match = ERROR_CASES[case]
+    with pytest.raises(exc, match=match) as info:
+        call()
+    assert "conv2d" in str(info.value)  # the message names the op
+
+
+# --------------------------------------------------------------------------
+# PyTorch (optional peer, not a dependency)
+# --------------------------------------------------------------------------
+TORCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_pad1", "k5_s3_pad2", "k7_s2_pad3",
+                 "k1x3_pad_pair", "k3x1_stride_pair", "k2x5_pairs", "valid", "same_k3",
+                 "same_k2_even", "same_k1x4_dil2", "dil_pair_s2", "groups2_K6_C4",
+                 "groups2_K4_C6_sym", "depthwise_x2_s2", "C7_K5"]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+def test_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    configs = dict(CONFIGS, groups2_K4_C6_sym=((1, 6, 5, 6), (4, 3, 3, 2), (1, 2), (1, 0), 1, 2))
+    for name in TORCH_CONFIGS:
+        cfg = configs[name]
+        kw = _kw(cfg)
+        x, w, b = _operands(cfg, np.float64, rng)
+        tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+        ty = F.conv2d(tx, tw, tb, **kw)
+        y = conv2d(x, w, b, **kw)
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12, err_msg=name)
+        gy = rand(y.shape, np.float64, rng)
+        ty.backward(torch.tensor(gy))
+        for what, got, want in zip(("grad_x", "grad_weight", "grad_bias"),
+                                   conv2d_backward(gy, x, w, **kw), (tx, tw, tb)):
+            np.testing.assert_allclose(got, want.grad.numpy(), rtol=1e-12, atol=1e-12,
+                                       err_msg=f"{name} {what}")
