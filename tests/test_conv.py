@@ -776,3 +776,37 @@ def test_matches_torch(rng):
                                    conv2d_backward(gy, x, w, **kw), (tx, tw, tb)):
             np.testing.assert_allclose(got, want.grad.numpy(), rtol=1e-12, atol=1e-12,
                                        err_msg=f"{name} {what}")
+
+
+# --------------------------------------------------------------------------
+# Blocked im2col: with many input channels the im2col matrix is built in
+# blocks of output positions (a block boundary can fall inside an output
+# row); results must match the reference for every padding/stride/dilation.
+# --------------------------------------------------------------------------
+BLOCKED_CASES = {
+    "c64_k3_pad1": dict(shape=(2, 64, 19, 17), k=5, ks=3, kw=dict(padding=1)),
+    "c48_k3_s2_asym": dict(shape=(1, 48, 33, 31), k=4, ks=3,
+                           kw=dict(stride=2, padding=((1, 0), (2, 1)))),
+    "c40_k5_dil2_g2": dict(shape=(2, 40, 16, 14), k=6, ks=5,
+                           kw=dict(padding="same", dilation=2, groups=2)),
+}
+
+
+@dtypes
+@pytest.mark.parametrize("name", list(BLOCKED_CASES))
+def test_blocked_im2col_matches_reference(name, dtype, rng):
+    case = BLOCKED_CASES[name]
+    n, c, h, w_ = case["shape"]
+    groups = case["kw"].get("groups", 1)
+    x = rand((n, c, h, w_), dtype, rng)
+    w = rand((case["k"], c // groups, case["ks"], case["ks"]), dtype, rng)
+    b = rand((case["k"],), dtype, rng)
+    y = pydl.ops.conv2d(x, w, b, **case["kw"])
+    check_forward(y, x, w, b, err_msg=name, **case["kw"])
+    gy = rand(y.shape, dtype, rng)
+    got = pydl.ops.conv2d_backward(gy, x, w, **case["kw"])
+    check_backward(got, gy, x, w, err_msg=name, **case["kw"])
+    with pydl.num_threads(1):
+        one = pydl.ops.conv2d_backward(gy, x, w, **case["kw"])
+    for a, b_ in zip(got, one):
+        assert np.array_equal(a, b_)

@@ -16,6 +16,9 @@
  * result depending on how many there are. */
 #define PYDL_CONV_WEIGHT_CHUNKS 8
 
+/* Size of a block of the im2col matrix, built and consumed while in cache. */
+#define PYDL_CONV_BLOCK_BYTES ((int64_t)1024 * 1024)
+
 /* Outputs ow in [lo, hi) read input columns ow*stride + off inside [0, w). */
 static void conv_valid_range(int64_t out_w, int64_t w, int64_t stride, int64_t off, int64_t *lo,
                              int64_t *hi)
@@ -35,14 +38,25 @@ static int conv_is_pointwise(const pydl_conv2d_params *p)
            p->pad_left == 0 && p->out_h == p->h && p->out_w == p->w;
 }
 
-/* Bytes of one image group's im2col matrix (0 when none is needed). */
-static size_t conv_col_bytes(const pydl_conv2d_params *p, size_t elem)
+/* Output positions per im2col block: the block (C/groups*R*S rows) stays
+ * within PYDL_CONV_BLOCK_BYTES, so it is still in cache when the GEMM packs
+ * it; a multiple of 16, all positions when they fit. */
+static int64_t conv_block_cols(const pydl_conv2d_params *p, size_t elem)
+{
+    const int64_t crs = p->c / p->groups * p->r * p->s, hwo = p->out_h * p->out_w;
+    int64_t cols = PYDL_CONV_BLOCK_BYTES / (crs * (int64_t)elem) / 16 * 16;
+    cols = cols < 16 ? 16 : cols;
+    return cols < hwo ? cols : hwo;
+}
+
+/* Bytes of an im2col block of `cols` positions (0 when none is needed). */
+static size_t conv_col_bytes(const pydl_conv2d_params *p, size_t elem, int64_t cols)
 {
     if (conv_is_pointwise(p)) {
         return 0;
     }
     const int64_t crs = p->c / p->groups * p->r * p->s;
-    return (size_t)(crs * p->out_h * p->out_w) * elem;
+    return (size_t)(crs * cols) * elem;
 }
 
 static int conv_threads(const pydl_conv2d_params *p, int n_threads)

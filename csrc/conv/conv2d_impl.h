@@ -11,45 +11,51 @@
  *   CONV_FWD, CONV_BWD_DATA, CONV_BWD_WEIGHT   the public entry points
  */
 
-/* Copy the (cg x h x w) planes of one image group into the im2col matrix
- * col[(c*R + r)*S + s][oh*out_w + ow] = x[c][ih][iw] (0 in the padding),
+/* The columns [q0, q1) (output positions q = oh*out_w + ow) of one image
+ * group's im2col matrix, as a (cg*R*S) x (q1 - q0) block:
+ *   col[(c*R + r)*S + s][q - q0] = x[c][ih][iw]  (0 in the padding)
  * with ih = oh*sh - pt + r*dh and iw = ow*sw - pl + s*dw. */
-static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x, CONV_T *col)
+static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x, int64_t q0,
+                        int64_t q1, CONV_T *col)
 {
-    const int64_t hwo = p->out_h * p->out_w, plane = p->h * p->w;
+    const int64_t nq = q1 - q0, plane = p->h * p->w;
+    const int64_t oh0 = q0 / p->out_w, oh1 = (q1 - 1) / p->out_w;
     for (int64_t r = 0; r < p->r; r++) {
         for (int64_t s = 0; s < p->s; s++) {
-            /* Columns ow in [lo, hi) read inside the image; the same for
-             * every channel and output row. */
+            /* Columns ow in [lo, hi) read inside the image, for every
+             * channel and output row. */
             int64_t lo, hi;
             const int64_t off_w = s * p->dil_w - p->pad_left;
             conv_valid_range(p->out_w, p->w, p->stride_w, off_w, &lo, &hi);
             for (int64_t c = 0; c < cg; c++) {
-                CONV_T *dst = col + ((c * p->r + r) * p->s + s) * hwo;
+                CONV_T *dst = col + ((c * p->r + r) * p->s + s) * nq - q0;
                 const CONV_T *src = x + c * plane;
-                for (int64_t oh = 0; oh < p->out_h; oh++) {
+                for (int64_t oh = oh0; oh <= oh1; oh++) {
+                    const int64_t a = oh == oh0 ? q0 - oh * p->out_w : 0;
+                    const int64_t b = q1 - oh * p->out_w < p->out_w ? q1 - oh * p->out_w : p->out_w;
                     const int64_t ih = oh * p->stride_h - p->pad_top + r * p->dil_h;
                     CONV_T *d = dst + oh * p->out_w;
                     if (ih < 0 || ih >= p->h) {
-                        for (int64_t ow = 0; ow < p->out_w; ow++) {
+                        for (int64_t ow = a; ow < b; ow++) {
                             d[ow] = 0;
                         }
                         continue;
                     }
                     const CONV_T *row = src + ih * p->w + off_w;
-                    for (int64_t ow = 0; ow < lo; ow++) {
+                    const int64_t va = a > lo ? a : lo, vb = b < hi ? b : hi;
+                    for (int64_t ow = a; ow < va && ow < b; ow++) {
                         d[ow] = 0;
                     }
                     if (p->stride_w == 1) {
-                        for (int64_t ow = lo; ow < hi; ow++) {
+                        for (int64_t ow = va; ow < vb; ow++) {
                             d[ow] = row[ow];
                         }
                     } else {
-                        for (int64_t ow = lo; ow < hi; ow++) {
+                        for (int64_t ow = va; ow < vb; ow++) {
                             d[ow] = row[ow * p->stride_w];
                         }
                     }
-                    for (int64_t ow = hi; ow < p->out_w; ow++) {
+                    for (int64_t ow = vb > a ? vb : a; ow < b; ow++) {
                         d[ow] = 0;
                     }
                 }
@@ -58,26 +64,32 @@ static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x
     }
 }
 
-/* The adjoint of CONV_IM2COL: x[c][ih][iw] += col[(c, r, s)][(oh, ow)] over
- * every (r, s, oh, ow) in a fixed order; x must be zeroed by the caller. */
-static void CONV_COL2IM(const pydl_conv2d_params *p, int64_t cg, const CONV_T *col, CONV_T *x)
+/* The adjoint of CONV_IM2COL on columns [q0, q1): x[c][ih][iw] +=
+ * col[(c, r, s)][q - q0] over every (c, r, s, q) in a fixed order; x must
+ * be zeroed by the caller before the first block. */
+static void CONV_COL2IM(const pydl_conv2d_params *p, int64_t cg, const CONV_T *col, int64_t q0,
+                        int64_t q1, CONV_T *x)
 {
-    const int64_t hwo = p->out_h * p->out_w, plane = p->h * p->w;
+    const int64_t nq = q1 - q0, plane = p->h * p->w;
+    const int64_t oh0 = q0 / p->out_w, oh1 = (q1 - 1) / p->out_w;
     for (int64_t c = 0; c < cg; c++) {
         for (int64_t r = 0; r < p->r; r++) {
             for (int64_t s = 0; s < p->s; s++) {
-                const CONV_T *src = col + ((c * p->r + r) * p->s + s) * hwo;
+                const CONV_T *src = col + ((c * p->r + r) * p->s + s) * nq - q0;
                 int64_t lo, hi;
                 const int64_t off_w = s * p->dil_w - p->pad_left;
                 conv_valid_range(p->out_w, p->w, p->stride_w, off_w, &lo, &hi);
-                for (int64_t oh = 0; oh < p->out_h; oh++) {
+                for (int64_t oh = oh0; oh <= oh1; oh++) {
                     const int64_t ih = oh * p->stride_h - p->pad_top + r * p->dil_h;
                     if (ih < 0 || ih >= p->h) {
                         continue;
                     }
+                    const int64_t a = oh == oh0 ? q0 - oh * p->out_w : 0;
+                    const int64_t b = q1 - oh * p->out_w < p->out_w ? q1 - oh * p->out_w : p->out_w;
+                    const int64_t va = a > lo ? a : lo, vb = b < hi ? b : hi;
                     CONV_T *row = x + c * plane + ih * p->w + off_w;
                     const CONV_T *srow = src + oh * p->out_w;
-                    for (int64_t ow = lo; ow < hi; ow++) {
+                    for (int64_t ow = va; ow < vb; ow++) {
                         row[ow * p->stride_w] += srow[ow];
                     }
                 }
@@ -86,22 +98,31 @@ static void CONV_COL2IM(const pydl_conv2d_params *p, int64_t cg, const CONV_T *c
     }
 }
 
-/* Forward of image n (all groups), GEMMs on gemm_threads threads. */
+/* Forward of image n (all groups), GEMMs on gemm_threads threads.  Without
+ * col (pointwise) the image is the GEMM's B; otherwise B is built block by
+ * block of output positions, each block small enough to stay in cache
+ * between im2col and the GEMM. */
 static int CONV_FWD_IMAGE(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w,
                           const CONV_T *bias, CONV_T *y, CONV_T *col, int gemm_threads)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
     const int64_t crs = cg * p->r * p->s, hwo = p->out_h * p->out_w;
+    const int64_t block = col != NULL ? conv_block_cols(p, sizeof(CONV_T)) : hwo;
     int status = PYDL_OK;
     for (int64_t g = 0; g < p->groups && status == PYDL_OK; g++) {
         const CONV_T *xg = x + g * cg * p->h * p->w;
-        const CONV_T *bmat = xg;
-        if (col != NULL) {
-            CONV_IM2COL(p, cg, xg, col);
-            bmat = col;
+        for (int64_t q0 = 0; q0 < hwo && status == PYDL_OK; q0 += block) {
+            const int64_t q1 = hwo - q0 < block ? hwo : q0 + block;
+            const CONV_T *bmat = xg + q0;
+            int64_t rs_b = hwo;
+            if (col != NULL) {
+                CONV_IM2COL(p, cg, xg, q0, q1, col);
+                bmat = col;
+                rs_b = q1 - q0;
+            }
+            status = CONV_GEMM(kg, q1 - q0, crs, 1, w + g * kg * crs, crs, 1, bmat, rs_b, 1, 0,
+                               y + g * kg * hwo + q0, hwo, gemm_threads);
         }
-        status = CONV_GEMM(kg, hwo, crs, 1, w + g * kg * crs, crs, 1, bmat, hwo, 1, 0,
-                           y + g * kg * hwo, hwo, gemm_threads);
     }
     if (bias != NULL) {
         for (int64_t k = 0; k < p->k; k++) {
@@ -114,31 +135,39 @@ static int CONV_FWD_IMAGE(const pydl_conv2d_params *p, const CONV_T *x, const CO
     return status;
 }
 
-/* Backward-data of image n: grad_x (zeroed here) from grad_y. */
+/* Backward-data of image n: grad_x (zeroed here) from grad_y, block by
+ * block of output positions as in the forward. */
 static int CONV_BWD_DATA_IMAGE(const pydl_conv2d_params *p, const CONV_T *grad_y,
                                const CONV_T *w, CONV_T *grad_x, CONV_T *col, int gemm_threads)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
     const int64_t crs = cg * p->r * p->s, hwo = p->out_h * p->out_w;
+    const int64_t block = col != NULL ? conv_block_cols(p, sizeof(CONV_T)) : hwo;
     int status = PYDL_OK;
     for (int64_t g = 0; g < p->groups && status == PYDL_OK; g++) {
         CONV_T *gx = grad_x + g * cg * p->h * p->w;
-        /* grad_col (crs x hwo) = W_g^T (crs x kg) . grad_y_g (kg x hwo) */
-        CONV_T *dst = col != NULL ? col : gx;
-        status = CONV_GEMM(crs, hwo, kg, 1, w + g * kg * crs, 1, crs, grad_y + g * kg * hwo, hwo,
-                           1, 0, dst, hwo, gemm_threads);
         if (col != NULL) {
             for (int64_t i = 0; i < cg * p->h * p->w; i++) {
                 gx[i] = 0;
             }
-            CONV_COL2IM(p, cg, col, gx);
+        }
+        for (int64_t q0 = 0; q0 < hwo && status == PYDL_OK; q0 += block) {
+            const int64_t q1 = hwo - q0 < block ? hwo : q0 + block;
+            /* grad_col (crs x nq) = W_g^T (crs x kg) . grad_y_g[:, q0:q1] */
+            CONV_T *dst = col != NULL ? col : gx + q0;
+            status = CONV_GEMM(crs, q1 - q0, kg, 1, w + g * kg * crs, 1, crs,
+                               grad_y + g * kg * hwo + q0, hwo, 1, 0, dst,
+                               col != NULL ? q1 - q0 : hwo, gemm_threads);
+            if (col != NULL) {
+                CONV_COL2IM(p, cg, col, q0, q1, gx);
+            }
         }
     }
     return status;
 }
 
 /* Weight gradient of images [n0, n1) into part (shape of w, overwritten):
- * part_g = sum_n grad_y_g[n] (kg x hwo) . col_n^T (hwo x crs), n ascending. */
+ * part_g = sum over n ascending of grad_y_g[n] (kg x hwo) . col_n^T (hwo x crs). */
 static int CONV_WEIGHT_CHUNK(const pydl_conv2d_params *p, const CONV_T *grad_y,
                              const CONV_T *x, int64_t n0, int64_t n1, CONV_T *part,
                              CONV_T *col, int gemm_threads)
@@ -146,18 +175,26 @@ static int CONV_WEIGHT_CHUNK(const pydl_conv2d_params *p, const CONV_T *grad_y,
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
     const int64_t crs = cg * p->r * p->s, hwo = p->out_h * p->out_w;
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * hwo;
+    /* One block per image: here the positions are the GEMM's depth, and
+     * short depths would re-read the weight gradient too often. */
+    const int64_t block = hwo;
     int status = PYDL_OK;
     for (int64_t n = n0; n < n1 && status == PYDL_OK; n++) {
         for (int64_t g = 0; g < p->groups && status == PYDL_OK; g++) {
             const CONV_T *xg = x + n * x_image + g * cg * p->h * p->w;
-            const CONV_T *bmat = xg;
-            if (col != NULL) {
-                CONV_IM2COL(p, cg, xg, col);
-                bmat = col;
+            for (int64_t q0 = 0; q0 < hwo && status == PYDL_OK; q0 += block) {
+                const int64_t q1 = hwo - q0 < block ? hwo : q0 + block;
+                const CONV_T *bmat = xg + q0;
+                int64_t cs_b = hwo;
+                if (col != NULL) {
+                    CONV_IM2COL(p, cg, xg, q0, q1, col);
+                    bmat = col;
+                    cs_b = q1 - q0;
+                }
+                status = CONV_GEMM(kg, crs, q1 - q0, 1, grad_y + n * y_image + g * kg * hwo + q0,
+                                   hwo, 1, bmat, 1, cs_b, n == n0 && q0 == 0 ? 0 : 1,
+                                   part + g * kg * crs, crs, gemm_threads);
             }
-            status = CONV_GEMM(kg, crs, hwo, 1, grad_y + n * y_image + g * kg * hwo, hwo, 1,
-                               bmat, 1, hwo, n == n0 ? 0 : 1, part + g * kg * crs, crs,
-                               gemm_threads);
         }
     }
     return status;
@@ -167,7 +204,7 @@ int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, cons
              CONV_T *y, int n_threads)
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
-    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T));
+    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T), conv_block_cols(p, sizeof(CONV_T)));
     const int nt = conv_threads(p, n_threads);
     int status = PYDL_OK;
     if (conv_by_image(p->n, nt)) {
@@ -199,7 +236,7 @@ int CONV_BWD_DATA(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_
                   CONV_T *grad_x, int n_threads)
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
-    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T));
+    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T), conv_block_cols(p, sizeof(CONV_T)));
     const int nt = conv_threads(p, n_threads);
     int status = PYDL_OK;
     if (conv_by_image(p->n, nt)) {
@@ -232,7 +269,7 @@ int CONV_BWD_WEIGHT(const pydl_conv2d_params *p, const CONV_T *grad_y, const CON
 {
     const int64_t w_size = p->k * (p->c / p->groups) * p->r * p->s;
     const int64_t hwo = p->out_h * p->out_w;
-    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T));
+    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T), hwo);
     const int nt = conv_threads(p, n_threads);
     /* Fixed chunks of images (their number depends on N only); chunk c's sum
      * goes to part[c], then the parts are added in chunk order. */
