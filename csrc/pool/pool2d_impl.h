@@ -39,6 +39,15 @@ static void POOL_MAX_PLANE(const pydl_pool2d_params *p, const pool_axis *cols, c
             for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
                 out[ow] = POOL_MAX_OF(r0[2 * ow], r0[2 * ow + 1]);
             }
+        } else if (p->stride_w == 2 && p->dil_w == 1) {
+            for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
+                out[ow] = r0[2 * ow];
+            }
+            for (int64_t j = 1; j < p->kw; j++) {
+                for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
+                    out[ow] = POOL_MAX_OF(out[ow], r0[2 * ow + j]);
+                }
+            }
         } else {
             for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
                 out[ow] = r0[ow * p->stride_w];
