@@ -17,7 +17,8 @@ typedef enum pydl_ws_slot {
     PYDL_WS_CONV_COL = 2, /* im2col matrix of one image (convolution) */
     PYDL_WS_CONV_PARTS = 3, /* per-chunk weight gradients (convolution) */
     PYDL_WS_POOL_ROW = 4, /* one reduced input row (pooling) */
-    PYDL_WS_COUNT = 5
+    PYDL_WS_CONV_OUT = 5, /* GEMM output of a block of small images */
+    PYDL_WS_COUNT = 6
 } pydl_ws_slot;
 
 /* A 64-byte-aligned buffer of at least `bytes` bytes owned by the calling

@@ -49,6 +49,18 @@ static int64_t conv_block_cols(const pydl_conv2d_params *p, size_t elem)
     return cols < hwo ? cols : hwo;
 }
 
+/* Whole images per im2col block when images are small (0 or 1 otherwise:
+ * then blocks hold part of one image).  Never for pointwise convolutions,
+ * which need no im2col. */
+static int64_t conv_images_per_block(const pydl_conv2d_params *p, size_t elem)
+{
+    if (conv_is_pointwise(p)) {
+        return 0;
+    }
+    const int64_t crs = p->c / p->groups * p->r * p->s, hwo = p->out_h * p->out_w;
+    return PYDL_CONV_BLOCK_BYTES / (crs * (int64_t)elem) / (hwo > 0 ? hwo : 1);
+}
+
 /* Bytes of an im2col block of `cols` positions (0 when none is needed). */
 static size_t conv_col_bytes(const pydl_conv2d_params *p, size_t elem, int64_t cols)
 {
@@ -79,6 +91,7 @@ static int conv_by_image(int64_t items, int nt)
 #define CONV_IM2COL sconv_im2col
 #define CONV_COL2IM sconv_col2im
 #define CONV_FWD_IMAGE sconv_fwd_image
+#define CONV_FWD_IMAGES sconv_fwd_images
 #define CONV_BWD_DATA_IMAGE sconv_bwd_data_image
 #define CONV_WEIGHT_CHUNK sconv_weight_chunk
 #define CONV_FWD pydl_sconv2d_fwd
@@ -90,6 +103,7 @@ static int conv_by_image(int64_t items, int nt)
 #undef CONV_IM2COL
 #undef CONV_COL2IM
 #undef CONV_FWD_IMAGE
+#undef CONV_FWD_IMAGES
 #undef CONV_BWD_DATA_IMAGE
 #undef CONV_WEIGHT_CHUNK
 #undef CONV_FWD
@@ -102,6 +116,7 @@ static int conv_by_image(int64_t items, int nt)
 #define CONV_IM2COL dconv_im2col
 #define CONV_COL2IM dconv_col2im
 #define CONV_FWD_IMAGE dconv_fwd_image
+#define CONV_FWD_IMAGES dconv_fwd_images
 #define CONV_BWD_DATA_IMAGE dconv_bwd_data_image
 #define CONV_WEIGHT_CHUNK dconv_weight_chunk
 #define CONV_FWD pydl_dconv2d_fwd

@@ -6,19 +6,19 @@
  * The includer defines:
  *   CONV_T          element type
  *   CONV_GEMM       pydl_sgemm_strided or pydl_dgemm_strided
- *   CONV_IM2COL, CONV_COL2IM, CONV_FWD_IMAGE, CONV_BWD_DATA_IMAGE,
+ *   CONV_IM2COL, CONV_COL2IM, CONV_FWD_IMAGE, CONV_FWD_IMAGES, CONV_BWD_DATA_IMAGE,
  *   CONV_WEIGHT_CHUNK            names of this file's static functions
  *   CONV_FWD, CONV_BWD_DATA, CONV_BWD_WEIGHT   the public entry points
  */
 
 /* The columns [q0, q1) (output positions q = oh*out_w + ow) of one image
- * group's im2col matrix, as a (cg*R*S) x (q1 - q0) block:
- *   col[(c*R + r)*S + s][q - q0] = x[c][ih][iw]  (0 in the padding)
+ * group's im2col matrix, as a (cg*R*S) x (q1 - q0) block with row stride ld:
+ *   col[((c*R + r)*S + s) * ld + q - q0] = x[c][ih][iw]  (0 in the padding)
  * with ih = oh*sh - pt + r*dh and iw = ow*sw - pl + s*dw. */
 static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x, int64_t q0,
-                        int64_t q1, CONV_T *col)
+                        int64_t q1, CONV_T *col, int64_t ld)
 {
-    const int64_t nq = q1 - q0, plane = p->h * p->w;
+    const int64_t plane = p->h * p->w;
     const int64_t oh0 = q0 / p->out_w, oh1 = (q1 - 1) / p->out_w;
     for (int64_t r = 0; r < p->r; r++) {
         for (int64_t s = 0; s < p->s; s++) {
@@ -28,7 +28,7 @@ static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x
             const int64_t off_w = s * p->dil_w - p->pad_left;
             conv_valid_range(p->out_w, p->w, p->stride_w, off_w, &lo, &hi);
             for (int64_t c = 0; c < cg; c++) {
-                CONV_T *dst = col + ((c * p->r + r) * p->s + s) * nq - q0;
+                CONV_T *dst = col + ((c * p->r + r) * p->s + s) * ld - q0;
                 const CONV_T *src = x + c * plane;
                 for (int64_t oh = oh0; oh <= oh1; oh++) {
                     const int64_t a = oh == oh0 ? q0 - oh * p->out_w : 0;
@@ -116,7 +116,7 @@ static int CONV_FWD_IMAGE(const pydl_conv2d_params *p, const CONV_T *x, const CO
             const CONV_T *bmat = xg + q0;
             int64_t rs_b = hwo;
             if (col != NULL) {
-                CONV_IM2COL(p, cg, xg, q0, q1, col);
+                CONV_IM2COL(p, cg, xg, q0, q1, col, q1 - q0);
                 bmat = col;
                 rs_b = q1 - q0;
             }
@@ -187,13 +187,45 @@ static int CONV_WEIGHT_CHUNK(const pydl_conv2d_params *p, const CONV_T *grad_y,
                 const CONV_T *bmat = xg + q0;
                 int64_t cs_b = hwo;
                 if (col != NULL) {
-                    CONV_IM2COL(p, cg, xg, q0, q1, col);
+                    CONV_IM2COL(p, cg, xg, q0, q1, col, q1 - q0);
                     bmat = col;
                     cs_b = q1 - q0;
                 }
                 status = CONV_GEMM(kg, crs, q1 - q0, 1, grad_y + n * y_image + g * kg * hwo + q0,
                                    hwo, 1, bmat, 1, cs_b, n == n0 && q0 == 0 ? 0 : 1,
                                    part + g * kg * crs, crs, gemm_threads);
+            }
+        }
+    }
+    return status;
+}
+
+/* Forward of the small images [n0, n1), whose im2col matrices fit one
+ * block side by side: per group, one GEMM for all of them into out
+ * (kg x nimg*hwo), then copied to y with the bias added. */
+static int CONV_FWD_IMAGES(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w,
+                           const CONV_T *bias, CONV_T *y, int64_t n0, int64_t n1, CONV_T *col,
+                           CONV_T *out, int gemm_threads)
+{
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
+    const int64_t crs = cg * p->r * p->s, hwo = p->out_h * p->out_w;
+    const int64_t x_image = p->c * p->h * p->w, y_image = p->k * hwo, nq = (n1 - n0) * hwo;
+    int status = PYDL_OK;
+    for (int64_t g = 0; g < p->groups && status == PYDL_OK; g++) {
+        for (int64_t n = n0; n < n1; n++) {
+            CONV_IM2COL(p, cg, x + n * x_image + g * cg * p->h * p->w, 0, hwo,
+                        col + (n - n0) * hwo, nq);
+        }
+        status = CONV_GEMM(kg, nq, crs, 1, w + g * kg * crs, crs, 1, col, nq, 1, 0, out, nq,
+                           gemm_threads);
+        for (int64_t n = n0; n < n1; n++) {
+            for (int64_t k = 0; k < kg; k++) {
+                const CONV_T b = bias != NULL ? bias[g * kg + k] : 0;
+                const CONV_T *src = out + k * nq + (n - n0) * hwo;
+                CONV_T *dst = y + n * y_image + (g * kg + k) * hwo;
+                for (int64_t i = 0; i < hwo; i++) {
+                    dst[i] = src[i] + b;
+                }
             }
         }
     }
@@ -207,6 +239,49 @@ int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, cons
     const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T), conv_block_cols(p, sizeof(CONV_T)));
     const int nt = conv_threads(p, n_threads);
     int status = PYDL_OK;
+    if (p->n <= 0) {
+        return PYDL_OK;
+    }
+    const int64_t per_block = conv_images_per_block(p, sizeof(CONV_T));
+    if (per_block >= 2) {
+        /* Small images: blocks of images, one GEMM per block and group, at
+         * least 4 blocks per thread when the batch allows.  (The blocking
+         * does not change any output's arithmetic.) */
+        int64_t nimg = (p->n + 4 * nt - 1) / (4 * nt);
+        nimg = nimg < per_block ? nimg : per_block;
+        const int64_t blocks = (p->n + nimg - 1) / nimg;
+        const int64_t hwo = p->out_h * p->out_w, kg = p->k / p->groups;
+        const size_t cbytes = conv_col_bytes(p, sizeof(CONV_T), nimg * hwo);
+        const size_t obytes = (size_t)(kg * nimg * hwo) * sizeof(CONV_T);
+        if (conv_by_image(blocks, nt)) {
+            /* Thread t owns whole blocks of images and their outputs. */
+#pragma omp parallel for schedule(static) num_threads(nt)
+            for (int64_t bl = 0; bl < blocks; bl++) {
+                CONV_T *col = pydl_workspace(PYDL_WS_CONV_COL, cbytes);
+                CONV_T *out = pydl_workspace(PYDL_WS_CONV_OUT, obytes);
+                const int64_t n0 = bl * nimg, n1 = n0 + nimg < p->n ? n0 + nimg : p->n;
+                int s = col == NULL || out == NULL
+                            ? PYDL_ERR_NOMEM
+                            : CONV_FWD_IMAGES(p, x, w, bias, y, n0, n1, col, out, 1);
+                if (s != PYDL_OK) {
+#pragma omp atomic write
+                    status = s;
+                }
+            }
+            return status;
+        }
+        /* Too few blocks to share out: the threads share each GEMM. */
+        CONV_T *col = pydl_workspace(PYDL_WS_CONV_COL, cbytes);
+        CONV_T *out = pydl_workspace(PYDL_WS_CONV_OUT, obytes);
+        if (col == NULL || out == NULL) {
+            return PYDL_ERR_NOMEM;
+        }
+        for (int64_t bl = 0; bl < blocks && status == PYDL_OK; bl++) {
+            const int64_t n0 = bl * nimg, n1 = n0 + nimg < p->n ? n0 + nimg : p->n;
+            status = CONV_FWD_IMAGES(p, x, w, bias, y, n0, n1, col, out, nt);
+        }
+        return status;
+    }
     if (conv_by_image(p->n, nt)) {
         /* Thread t owns whole images: their im2col and their outputs. */
 #pragma omp parallel for schedule(static) num_threads(nt)
