@@ -1,0 +1,29 @@
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+_Float = Union[np.float32, np.float64]
+_Array = npt.NDArray[_Float]
+_IntOrPair = Union[int, Tuple[int, int]]
+_Padding = Union[int, Tuple[int, int], Tuple[Tuple[int, int], Tuple[int, int]], str]
+
+def conv2d(
+    x: _Array,
+    weight: _Array,
+    bias: Optional[_Array] = ...,
+    stride: _IntOrPair = ...,
+    padding: _Padding = ...,
+    dilation: _IntOrPair = ...,
+    groups: int = ...,
+) -> _Array: ...
+def conv2d_backward(
+    grad_y: _Array,
+    x: _Array,
+    weight: _Array,
+    stride: _IntOrPair = ...,
+    padding: _Padding = ...,
+    dilation: _IntOrPair = ...,
+    groups: int = ...,
+    needs: Sequence[bool] = ...,
+) -> Tuple[Optional[_Array], Optional[_Array], Optional[_Array]]: ...
