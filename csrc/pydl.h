@@ -102,11 +102,18 @@ PYDL_API const char *pydl_compiler(void);
 /* Threads a kernel called from this thread with n_threads <= 0 will use:
  * this thread's OpenMP count if it was changed from OpenMP's default (by
  * pydl_threads_set here, or by another tool), else pydl's setting, else
- * OpenMP's default. */
+ * OpenMP's default.  (A tool that sets this thread's count to exactly
+ * OpenMP's default is indistinguishable from no change.) */
 PYDL_API int pydl_threads_get(void);
 /* Set pydl's thread count (n >= 1) for every thread, and OpenMP's count for
  * the calling thread; a no-op without OpenMP. */
 PYDL_API void pydl_threads_set(int n);
+/* pydl's own setting (0 while none was made) and OpenMP's count for the
+ * calling thread; pydl_threads_restore puts both back as they were (a
+ * setting of 0 returns to following OpenMP), for scoped changes. */
+PYDL_API int pydl_threads_setting(void);
+PYDL_API int pydl_threads_here(void);
+PYDL_API void pydl_threads_restore(int setting, int here);
 /* The _OPENMP date the library was built with (e.g. 201511), 0 if serial. */
 PYDL_API int pydl_openmp_version(void);
 /* File name of the OpenMP runtime library in use ("" if unknown or serial). */
@@ -249,10 +256,12 @@ typedef struct pydl_pool2d_params {
 } pydl_pool2d_params;
 
 /* Max pooling: y = max over the window's input elements (padding is -inf;
- * a NaN in the window gives NaN).  Ties go to the first element in row-major
- * window order.  If indices is not NULL it receives the flat index ih*w + iw
- * of the chosen element in its input plane.  Every window must hold at least
- * one input element (the Python layer checks). */
+ * a NaN in the window gives NaN).  If indices is not NULL it receives the
+ * flat index ih*w + iw of the chosen element in its input plane: ties go to
+ * the first element in row-major window order.  (Without indices the value
+ * is the same, up to the sign of a zero.)  Every window must hold at least
+ * one input element (the Python layer checks).  Returns PYDL_ERR_NOMEM if a
+ * row buffer cannot be had. */
 PYDL_API int pydl_smaxpool2d_fwd(const pydl_pool2d_params *p, const float *x, float *y,
                                  int64_t *indices, int n_threads);
 PYDL_API int pydl_dmaxpool2d_fwd(const pydl_pool2d_params *p, const double *x, double *y,

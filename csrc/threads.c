@@ -35,6 +35,18 @@ void pydl_threads_set(int n)
     }
 }
 
+int pydl_threads_setting(void) { return __atomic_load_n(&pydl_setting, __ATOMIC_RELAXED); }
+
+void pydl_threads_restore(int setting, int here)
+{
+    __atomic_store_n(&pydl_setting, setting > 0 ? setting : 0, __ATOMIC_RELAXED);
+    if (here >= 1) {
+        omp_set_num_threads(here);
+    }
+}
+
+int pydl_threads_here(void) { return omp_get_max_threads(); }
+
 int pydl_openmp_version(void) { return _OPENMP; }
 
 const char *pydl_openmp_library(void)
@@ -50,6 +62,9 @@ const char *pydl_openmp_library(void)
 
 int pydl_threads_get(void) { return 1; }
 void pydl_threads_set(int n) { (void)n; }
+int pydl_threads_setting(void) { return 0; }
+void pydl_threads_restore(int setting, int here) { (void)setting; (void)here; }
+int pydl_threads_here(void) { return 1; }
 int pydl_openmp_version(void) { return 0; }
 const char *pydl_openmp_library(void) { return ""; }
 

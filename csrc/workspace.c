@@ -28,6 +28,9 @@ static void ws_init_key(void) { pthread_key_create(&ws_key, ws_free); }
 
 void *pydl_workspace(pydl_ws_slot slot, size_t bytes)
 {
+    if (bytes == 0) {
+        bytes = 1; /* a valid, unused pointer rather than NULL (= no memory) */
+    }
     pthread_once(&ws_once, ws_init_key);
     thread_ws *ws = pthread_getspecific(ws_key);
     if (ws == NULL) {

@@ -82,3 +82,13 @@ def get_num_threads():
 def set_num_threads(int n):
     """Set the threads pydl's kernels use (OpenMP's setting for this thread)."""
     pydl_threads_set(n)
+
+
+def _threads_state():
+    """(pydl's setting or 0, OpenMP's count for this thread): for num_threads()."""
+    return pydl_threads_setting(), pydl_threads_here()
+
+
+def _threads_restore(int setting, int here):
+    """Put back a state returned by _threads_state()."""
+    pydl_threads_restore(setting, here)

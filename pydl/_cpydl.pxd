@@ -24,6 +24,9 @@ cdef extern from "pydl.h" nogil:
 
     int pydl_threads_get()
     void pydl_threads_set(int n)
+    int pydl_threads_setting()
+    int pydl_threads_here()
+    void pydl_threads_restore(int setting, int here)
     int pydl_openmp_version()
     const char *pydl_openmp_library()
 

@@ -1,9 +1,12 @@
 # 2-D max and average pooling: validate and allocate here, then one C call
 # (csrc/pool/) with the GIL released.
+import operator
+
 import numpy as np
 
 cimport numpy as cnp
 from libc.stdint cimport int64_t
+from libc.string cimport memset
 
 from pydl._cpydl cimport *
 from pydl._windows import as_float_array, pool_geometry
@@ -26,8 +29,8 @@ cdef pydl_pool2d_params _params(dict g):
 
 def _input_shape(input_shape, str fn):
     try:
-        shape = tuple(int(v) for v in input_shape)
-    except (TypeError, ValueError):
+        shape = tuple(operator.index(v) for v in input_shape)
+    except TypeError:
         raise TypeError(f"{fn}: input_shape must be a tuple of 4 ints (N, C, H, W), got "
                         f"{input_shape!r}") from None
     if len(shape) != 4 or min(shape) < 0:
@@ -76,11 +79,14 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     cdef void *py = cnp.PyArray_DATA(Y)
     cdef int64_t *pi = NULL if I is None else <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>I)
     cdef bint single = X.dtype == np.float32
+    cdef int status
     with nogil:
         if single:
-            pydl_smaxpool2d_fwd(&p, <const float *>px, <float *>py, pi, 0)
+            status = pydl_smaxpool2d_fwd(&p, <const float *>px, <float *>py, pi, 0)
         else:
-            pydl_dmaxpool2d_fwd(&p, <const double *>px, <double *>py, pi, 0)
+            status = pydl_dmaxpool2d_fwd(&p, <const double *>px, <double *>py, pi, 0)
+    if status == PYDL_ERR_NOMEM:
+        raise MemoryError(f"{fn}: could not allocate the pooling row buffer")
     return (Y, I) if return_indices else Y
 
 
@@ -116,7 +122,9 @@ def max_pool2d_backward(grad_y, indices, input_shape):
         raise ValueError(f"{fn}: indices must lie in [0, H*W) = [0, {shape[2] * shape[3]}) for "
                          f"input_shape={shape}; got values in [{idx.min()}, {idx.max()}]")
     cdef pydl_pool2d_params p
+    memset(&p, 0, sizeof(p))
     p.planes, p.h, p.w = shape[0] * shape[1], shape[2], shape[3]
+    p.kh = p.kw = p.stride_h = p.stride_w = p.dil_h = p.dil_w = 1
     p.out_h, p.out_w = GY.shape[2], GY.shape[3]
     cdef cnp.ndarray GX = np.empty(shape, dtype=GY.dtype)
     cdef cnp.ndarray cgy = GY, cidx = idx

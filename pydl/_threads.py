@@ -40,18 +40,23 @@ def set_num_threads(n: int) -> None:
 
 @contextlib.contextmanager
 def num_threads(n: int) -> Iterator[None]:
-    """Context manager: use ``n`` threads inside the ``with`` block only.
+    """Context manager: ``set_num_threads(n)`` for the ``with`` block, then
+    the previous state back (pydl's setting, or none, and this thread's
+    OpenMP count, e.g. a threadpoolctl limit).
+
+    Like ``set_num_threads``, the setting is process-wide while the block
+    runs: other Python threads see it too.
 
     >>> with pydl.num_threads(1):
     ...     c = pydl.ops.matmul(a, b)
     """
     n = _as_thread_count(n, "num_threads")
-    previous = _core.get_num_threads()
+    previous = _core._threads_state()
     _core.set_num_threads(n)
     try:
         yield
     finally:
-        _core.set_num_threads(previous)
+        _core._threads_restore(*previous)
 
 
 def _apply_environment() -> None:

@@ -49,8 +49,13 @@ def _int(v: Any, fn: str, name: str) -> int:
                         f"{type(v).__name__} {v!r}") from None
 
 
+# Strides, paddings, dilations and kernel sizes above this are rejected: the
+# C kernels' index arithmetic (int64) must not overflow.
+_LIMIT = 1 << 31
+
+
 def pair(v: Any, fn: str, name: str, minimum: int) -> Tuple[int, int]:
-    """An int or a pair of ints as a pair, each >= minimum."""
+    """An int or a pair of ints as a pair, each in [minimum, 2**31)."""
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
             raise ValueError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
@@ -60,6 +65,8 @@ def pair(v: Any, fn: str, name: str, minimum: int) -> Tuple[int, int]:
         out = (i, i)
     if min(out) < minimum:
         raise ValueError(f"{fn}: {name} must be >= {minimum}, got {v!r}")
+    if max(out) >= _LIMIT:
+        raise ValueError(f"{fn}: {name} must be < 2**31, got {v!r}")
     return out
 
 
@@ -131,8 +138,10 @@ def _pool_out(size: int, k: int, s: int, p0: int, p1: int, d: int, ceil_mode: bo
 
 
 def _every_window_reads_input(size: int, out: int, k: int, s: int, p0: int, d: int) -> bool:
-    taps = np.arange(out)[:, None] * s - p0 + np.arange(k)[None, :] * d
-    return bool(((taps >= 0) & (taps < size)).any(axis=1).all())
+    """True if every window's first in-range tap exists and lies inside."""
+    start = np.arange(out, dtype=np.int64) * s - p0
+    first = np.where(start < 0, (-start + d - 1) // d, 0)  # first tap at position >= 0
+    return bool(((first < k) & (start + first * d < size)).all())
 
 
 def pool_geometry(fn: str, x_shape: Tuple[int, ...], kernel_size: Any, stride: Any,

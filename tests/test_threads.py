@@ -201,3 +201,13 @@ def test_num_threads_env_applies_to_other_python_threads():
     out = run_python(["-c", code], env={"PYDL_NUM_THREADS": "1", "OMP_NUM_THREADS": "2"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_context_manager_inside_threadpoolctl_restores_both():
+    base = pydl.get_num_threads()
+    with threadpool_limits(1, user_api="openmp"):
+        with pydl.num_threads(2):
+            assert pydl.get_num_threads() == 2
+        assert pydl.get_num_threads() == 1
+    assert pydl.get_num_threads() == base
+    assert _threads_seen_from_another_thread() == base

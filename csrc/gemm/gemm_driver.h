@@ -177,16 +177,16 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
 {
     int64_t mc_max, kc_max, nc_max;
     GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
-    GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc_max * kc_max) * sizeof(GEMM_T));
-    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
-    if (ap == NULL || bp == NULL) {
-        return PYDL_ERR_NOMEM;
-    }
     if (cfg->ukr_rowa != NULL && cs_a == 1 && n <= cfg->nr) {
         return GEMM_NARROW(cfg, m, n, k, alpha, a, rs_a, b, rs_b, cs_b, beta, c, rs_c);
     }
     if (m <= mc_max && (size_t)(mc_max * k) * sizeof(GEMM_T) <= PYDL_GEMM_L2_BLOCK_BYTES) {
         return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c);
+    }
+    GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc_max * kc_max) * sizeof(GEMM_T));
+    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
+    if (ap == NULL || bp == NULL) {
+        return PYDL_ERR_NOMEM;
     }
     for (int64_t jc = 0; jc < n; jc += nc_max) {
         const int64_t nc = n - jc < nc_max ? n - jc : nc_max;
@@ -230,7 +230,7 @@ static int GEMM_SHARED_B(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k
         const int64_t i1_tile = m_tiles * (t + 1) / team * cfg->mr;
         const int64_t i1 = i1_tile < m ? i1_tile : m;
         const int64_t my_mc = i1 - i0 < mc_max ? (i1 - i0 + cfg->mr - 1) / cfg->mr * cfg->mr : mc_max;
-        GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(my_mc * kc_max + 1) * sizeof(GEMM_T));
+        GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(my_mc * kc_max) * sizeof(GEMM_T));
         if (ap == NULL) {
 #pragma omp atomic write
             status = PYDL_ERR_NOMEM;

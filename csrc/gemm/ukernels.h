@@ -20,7 +20,9 @@
  *   - beta == 0: C is never read (it may hold NaN).  Only the m x n corner
  *     of the tile is written; edge handling is the micro-kernel's job.
  *   - k may be 0 (then C = beta * C as above).
- *   - Packed panels are 64-byte aligned; c has no alignment guarantee.
+ *   - Packed buffers start 64-byte aligned, but a panel inside them is
+ *     aligned only when mr*kc (A) or nr*kc (B) elements fill whole cache
+ *     lines: kernels use unaligned loads.  c has no alignment guarantee.
  */
 #ifndef PYDL_GEMM_UKERNELS_H
 #define PYDL_GEMM_UKERNELS_H

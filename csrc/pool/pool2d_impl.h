@@ -14,7 +14,8 @@
 
 /* Max pooling of one plane without indices: the window's rows are first
  * reduced into row[] (contiguous, vectorizes), then each output reduces its
- * columns of row[].  Same values as the indexed path. */
+ * columns of row[].  Same values as the indexed path (among equal values,
+ * e.g. -0.0 and +0.0, it may keep another one than the first). */
 static void POOL_MAX_PLANE(const pydl_pool2d_params *p, const pool_axis *cols, const POOL_T *xp,
                            POOL_T *yp, POOL_T *row)
 {
@@ -87,18 +88,16 @@ int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_
     const pool_axis cols = pool_axis_make(p->out_w, p->stride_w, p->pad_left, p->dil_w, p->kw, p->w);
     if (indices == NULL) {
         int status = PYDL_OK;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-        {
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t pl = 0; pl < p->planes; pl++) {
+            /* this thread's row buffer (allocated once, then reused) */
             POOL_T *row = pydl_workspace(PYDL_WS_POOL_ROW, (size_t)p->w * sizeof(POOL_T));
             if (row == NULL) {
 #pragma omp atomic write
                 status = PYDL_ERR_NOMEM;
-            } else {
-#pragma omp for schedule(static)
-                for (int64_t pl = 0; pl < p->planes; pl++) {
-                    POOL_MAX_PLANE(p, &cols, x + pl * in_plane, y + pl * out_plane, row);
-                }
+                continue;
             }
+            POOL_MAX_PLANE(p, &cols, x + pl * in_plane, y + pl * out_plane, row);
         }
         return status;
     }
@@ -106,7 +105,7 @@ int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_
     for (int64_t pl = 0; pl < p->planes; pl++) {
         const POOL_T *xp = x + pl * in_plane;
         POOL_T *yp = y + pl * out_plane;
-        int64_t *ip = indices != NULL ? indices + pl * out_plane : NULL;
+        int64_t *ip = indices + pl * out_plane;
         for (int64_t oh = 0; oh < p->out_h; oh++) {
             int64_t i0, i1;
             pool_taps(oh, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h, &i0, &i1);
@@ -130,9 +129,7 @@ int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_
                     }
                 }
                 yp[oh * p->out_w + ow] = best;
-                if (ip != NULL) {
-                    ip[oh * p->out_w + ow] = best_at;
-                }
+                ip[oh * p->out_w + ow] = best_at;
             }
         }
     }
