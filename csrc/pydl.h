@@ -129,15 +129,16 @@ PYDL_API const char *pydl_openmp_library(void);
  * read, so it may hold NaN or garbage.  When k == 0 or alpha == 0, C is
  * scaled by beta (set to 0 if beta == 0) and A and B are not read.
  *
- * Algorithm (Goto / BLIS): C is split into one rectangle per thread; each
- * thread walks its rectangle in nc-wide column blocks, kc-deep slices of k
- * and mc-tall row blocks, packs the slices of A and B into contiguous
- * micro-panels (per-thread scratch reused across calls) and calls the
- * register-blocked micro-kernel of the chosen ISA on each mr x nr tile
- * (block sizes: gemm/gemm_config.c).  Problems below a size threshold run on
- * one thread, so tiny calls never pay for waking the thread pool.
- * Thread ownership: thread t owns one rectangle of C and is the only one
- * that reads or writes it.
+ * Algorithm (Goto / BLIS): each thread walks its part of C in nc-wide
+ * column blocks, kc-deep slices of k and mc-tall row blocks, packs the
+ * slices of A and B into contiguous micro-panels (per-thread scratch reused
+ * across calls) and calls the register-blocked micro-kernel of the chosen
+ * ISA on each mr x nr tile (block sizes: gemm/gemm_config.c).  C is split
+ * into one rectangle per thread, or, when C is very tall, into row ranges
+ * with the packed blocks of B shared by the team.  Problems below a size
+ * threshold run on one thread, so tiny calls never pay for waking the
+ * thread pool.  Thread ownership: thread t owns its rectangle (or rows) of
+ * C and is the only one that writes it.
  * ---------------------------------------------------------------------- */
 typedef enum pydl_trans {
     PYDL_NO_TRANS = 0,
@@ -200,14 +201,17 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * bias (K), y (N, K, out_h, out_w); all C-contiguous.  The bottom and right
  * padding are implied by out_h and out_w.
  *
- * Algorithm: per image and group, im2col into a (Cg*R*S) x (out_h*out_w)
- * matrix (per-thread workspace, one image at a time: memory does not grow
- * with the batch; skipped for 1x1 stride-1 unpadded convolutions, which are
- * a plain GEMM) and one GEMM with the weights.  Threads take whole images
- * when there are enough of them, else they share each GEMM.  Thread
- * ownership: an image's outputs (forward, backward-data) are written by the
- * thread that owns the image; the weight gradient is summed per fixed chunk
- * of images and the chunks are reduced in order, so results are identical on
+ * Algorithm: im2col + GEMM.  The (Cg*R*S) x (out_h*out_w) im2col matrix of
+ * an image group is built in blocks of output positions of about 1 MiB
+ * (forward and backward-data; small images go several to a block and one
+ * GEMM), each consumed by the GEMM while still in cache, in per-thread
+ * workspaces that do not grow with the batch; the weight gradient builds
+ * whole images' matrices.  1x1 stride-1 unpadded convolutions skip im2col
+ * (a plain GEMM).  Threads take whole images or blocks when there are
+ * enough of them, else they share each GEMM.  Thread ownership: an image's
+ * (or block's) outputs are written by the thread that owns it; the weight
+ * gradient is summed over at most 8 fixed chunks of images (per-chunk
+ * buffers) and the chunks are added in order, so results are identical on
  * any number of threads.
  * ---------------------------------------------------------------------- */
 typedef struct pydl_conv2d_params {
