@@ -154,10 +154,7 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
                 status = pydl_dconv2d_bwd_data(&p, <const double *>pgy, <const double *>pw,
                                                <double *>pgx, 0)
         _check(status, fn)
-    if need_b and not need_w:
-        # Only the bias gradient: a reduction over N, H, W (in float64).
-        GB = GY.sum(axis=(0, 2, 3), dtype=np.float64).astype(X.dtype)
-    elif need_w or need_b:
+    if need_w or need_b:
         GW = np.empty(W.shape, dtype=X.dtype)
         GB = np.empty((g["k"],), dtype=X.dtype) if need_b else None
         pgw = _data(GW)
