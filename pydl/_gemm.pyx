@@ -161,11 +161,25 @@ cdef int _run(int typenum, int64_t batch, int64_t m, int64_t n, int64_t k, doubl
 
 
 cdef bint _unit_cols(cnp.ndarray c):
-    """True if the kernel can write c in place: element-strided, aligned and
-    with a contiguous last axis (or one of length <= 1)."""
+    """True if the kernel can write c in place: element-strided, aligned,
+    with a contiguous last axis (or one of length <= 1), and no two elements
+    at the same address (threads would race on a self-overlapping view)."""
     cdef int nd = cnp.PyArray_NDIM(c)
-    return _element_strided(c) and (cnp.PyArray_DIMS(c)[nd - 1] <= 1 or
-                                    cnp.PyArray_STRIDES(c)[nd - 1] == cnp.PyArray_ITEMSIZE(c))
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(c)
+    cdef cnp.npy_intp *strides = cnp.PyArray_STRIDES(c)
+    cdef cnp.npy_intp isz = cnp.PyArray_ITEMSIZE(c)
+    if not _element_strided(c):
+        return False
+    if dims[nd - 1] > 1 and strides[nd - 1] != isz:
+        return False
+    # rows must not overlap: |row stride| >= row length (when there are rows)
+    if dims[nd - 2] > 1 and abs(strides[nd - 2]) < dims[nd - 1] * isz:
+        return False
+    # matrices of a batch must not overlap
+    if nd == 3 and dims[0] > 1 and dims[1] > 0 and dims[2] > 0 and \
+            abs(strides[0]) < (dims[1] - 1) * abs(strides[1]) + dims[2] * isz:
+        return False
+    return True
 
 
 def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out=None):
