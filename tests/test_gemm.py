@@ -878,5 +878,5 @@ def test_self_overlapping_out_views_get_a_defined_result(rng):
     out = np.lib.stride_tricks.as_strided(buf, (3, 50, 60), (0, 240, 4))
     assert matmul(a, b, out=out) is out
     np.testing.assert_allclose(out[2], a[2].astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
-    rows = np.lib.stride_tricks.as_strided(np.zeros(2 * 60, np.float32), (50, 60), (8, 4))
+    rows = np.lib.stride_tricks.as_strided(np.zeros(49 * 2 + 60, np.float32), (50, 60), (8, 4))
     assert gemm(a[0], b, out=rows) is rows
