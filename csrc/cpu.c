@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "pydl.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -54,10 +55,14 @@ pydl_isa pydl_isa_best(void)
 
 pydl_isa pydl_isa_get(void)
 {
-    if (current_isa < 0) {
-        current_isa = (int)pydl_isa_best();
+    int isa = __atomic_load_n(&current_isa, __ATOMIC_RELAXED);
+    if (isa < 0) {
+        isa = (int)pydl_isa_best();
+        int unset = -1; /* the first caller's choice wins; all choose alike */
+        __atomic_compare_exchange_n(&current_isa, &unset, isa, 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
     }
-    return (pydl_isa)current_isa;
+    return (pydl_isa)__atomic_load_n(&current_isa, __ATOMIC_RELAXED);
 }
 
 int pydl_isa_set(pydl_isa isa)
@@ -65,15 +70,17 @@ int pydl_isa_set(pydl_isa isa)
     if (!pydl_isa_supported(isa)) {
         return PYDL_ERR_UNSUPPORTED;
     }
-    current_isa = (int)isa;
+    __atomic_store_n(&current_isa, (int)isa, __ATOMIC_RELAXED);
     return PYDL_OK;
 }
 
-const char *pydl_cpu_features(void)
+static char features[256];
+
+static void fill_features(void)
 {
-    static char buf[256];
+    char *buf = features;
 #if defined(PYDL_HAVE_X86_KERNELS) && (defined(__GNUC__) || defined(__clang__))
-    if (buf[0] == '\0') {
+    {
         __builtin_cpu_init();
         /* Each name is checked with __builtin_cpu_supports (string literal
          * required, hence one line each). */
@@ -99,8 +106,16 @@ const char *pydl_cpu_features(void)
             }
         }
     }
+#else
+    (void)buf;
 #endif
-    return buf;
+}
+
+const char *pydl_cpu_features(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fill_features);
+    return features;
 }
 
 const char *pydl_compiler(void) { return PYDL_COMPILER; }
