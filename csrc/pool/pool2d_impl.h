@@ -85,6 +85,7 @@ int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_
 {
     const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
     const int nt = pool_threads(p, n_threads);
+    (void)nt; /* used only by OpenMP pragmas */
     const pool_axis cols = pool_axis_make(p->out_w, p->stride_w, p->pad_left, p->dil_w, p->kw, p->w);
     if (indices == NULL) {
         int status = PYDL_OK;
@@ -141,6 +142,7 @@ int POOL_MAX_BWD(const pydl_pool2d_params *p, const POOL_T *grad_y, const int64_
 {
     const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
     const int nt = pool_threads(p, n_threads);
+    (void)nt; /* used only by OpenMP pragmas */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t pl = 0; pl < p->planes; pl++) {
         POOL_T *gx = grad_x + pl * in_plane;
@@ -182,6 +184,7 @@ int POOL_AVG_FWD(const pydl_pool2d_params *p, int count_include_pad, const POOL_
 {
     const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
     const int nt = pool_threads(p, n_threads);
+    (void)nt; /* used only by OpenMP pragmas */
     const pool_axis rows = pool_axis_make(p->out_h, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h);
     const pool_axis cols = pool_axis_make(p->out_w, p->stride_w, p->pad_left, p->dil_w, p->kw, p->w);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -215,6 +218,7 @@ int POOL_AVG_BWD(const pydl_pool2d_params *p, int count_include_pad, const POOL_
 {
     const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
     const int nt = pool_threads(p, n_threads);
+    (void)nt; /* used only by OpenMP pragmas */
     const pool_axis rows = pool_axis_make(p->out_h, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h);
     const pool_axis cols = pool_axis_make(p->out_w, p->stride_w, p->pad_left, p->dil_w, p->kw, p->w);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
