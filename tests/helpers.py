@@ -199,3 +199,10 @@ def finite_diff_grad(f, x, eps: float = 1e-6) -> np.ndarray:
         flat[i] = old
         gflat[i] = (f_plus - f_minus) / (2.0 * eps)
     return grad
+
+
+# A build without OpenMP runs every kernel on one thread; thread-control
+# tests do not apply to it.
+SERIAL_BUILD = pydl._core.openmp_version() == 0
+needs_openmp = pytest.mark.skipif(SERIAL_BUILD, reason="serial build (no OpenMP): thread "
+                                                       "control is a no-op")

@@ -4,6 +4,7 @@ import re
 import pytest
 
 import pydl
+from helpers import SERIAL_BUILD, needs_openmp
 from helpers import run_python
 from pydl import cli
 
@@ -38,6 +39,7 @@ def test_config_follows_runtime_changes():
     assert info["threads"] == 1
 
 
+@needs_openmp
 def test_show_config_prints_the_key_fields(capsys):
     pydl.set_num_threads(2)
     assert pydl.show_config() is None
@@ -86,3 +88,10 @@ def test_get_include_holds_the_c_header():
         assert "pydl_sgemm" in f.read()
     assert any(name.startswith("libpydl") for name in
                os.listdir(os.path.dirname(pydl.get_include())))
+
+
+@pytest.mark.skipif(not SERIAL_BUILD, reason="needs a build without OpenMP")
+def test_serial_build_runs_on_one_thread_and_says_so():
+    pydl.set_num_threads(3)
+    assert pydl.get_num_threads() == 1
+    assert "serial" in pydl.config()["openmp"]

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pydl
+from helpers import needs_openmp
 from helpers import (DTYPE_IDS, DTYPES, assert_gemm_close, finite_diff_grad, isa, rand,
                      run_python)
 
@@ -643,6 +644,7 @@ _THREAD_PROBE = (
 )
 
 
+@needs_openmp
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 @pytest.mark.parametrize("shape", ["3,16,24,32", "1,16,32,32"])
 def test_threaded_shapes_use_two_threads(shape):

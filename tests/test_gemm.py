@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pydl
+from helpers import needs_openmp
 from helpers import (DTYPE_IDS, DTYPES, LAYOUTS, assert_gemm_close, check_gemm, check_matmul,
                      gemm_ref, gemm_scale, isa, make_layout, rand, run_python,
                      skip_unless_isa)
@@ -837,6 +838,7 @@ _THREAD_PROBE = (
 )
 
 
+@needs_openmp
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 @pytest.mark.parametrize("shape,new_threads", [
     ("300x500x700", 1), ("24x3000x300", 1), ("8x100x100x100", 1), ("96x48x48x48", 1),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import pydl
+from helpers import needs_openmp
 from helpers import DTYPE_IDS, DTYPES, finite_diff_grad, isa, rand, run_python
 
 max_pool2d = pydl.ops.max_pool2d
@@ -596,6 +597,7 @@ _THREAD_PROBE = (
 )
 
 
+@needs_openmp
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 def test_thread_case_uses_two_threads():
     proc = run_python(["-c", _THREAD_PROBE], env={"OPENBLAS_NUM_THREADS": "1"})

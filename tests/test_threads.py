@@ -7,7 +7,10 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import pydl
-from helpers import check_gemm, rand, run_python
+from helpers import SERIAL_BUILD, check_gemm, rand, run_python
+
+pytestmark = pytest.mark.skipif(SERIAL_BUILD, reason="serial build (no OpenMP): thread "
+                                                          "control is a no-op")
 
 
 def test_get_num_threads_is_a_positive_int():
