@@ -4,8 +4,7 @@ import re
 import pytest
 
 import pydl
-from helpers import SERIAL_BUILD, needs_openmp
-from helpers import run_python
+from helpers import SERIAL_BUILD, needs_openmp, run_python
 from pydl import cli
 
 KEYS = ("pydl", "compiler", "openmp", "cpu_features", "kernel_path", "threads")
