@@ -122,13 +122,12 @@ static int CONV_FWD_IMAGE(const pydl_conv2d_params *p, const CONV_T *x, const CO
             }
             status = CONV_GEMM(kg, q1 - q0, crs, 1, w + g * kg * crs, crs, 1, bmat, rs_b, 1, 0,
                                y + g * kg * hwo + q0, hwo, gemm_threads);
-        }
-    }
-    if (bias != NULL) {
-        for (int64_t k = 0; k < p->k; k++) {
-            CONV_T *plane = y + k * hwo;
-            for (int64_t i = 0; i < hwo; i++) {
-                plane[i] += bias[k];
+            /* the bias, while the block of outputs is still in cache */
+            for (int64_t k = 0; bias != NULL && k < kg; k++) {
+                CONV_T *out = y + (g * kg + k) * hwo;
+                for (int64_t q = q0; q < q1; q++) {
+                    out[q] += bias[g * kg + k];
+                }
             }
         }
     }
