@@ -16,6 +16,8 @@ def conv2d(
     padding: _Padding = ...,
     dilation: _IntOrPair = ...,
     groups: int = ...,
+    *,
+    out: Optional[_Array] = ...,
 ) -> _Array: ...
 def conv2d_backward(
     grad_y: _Array,

@@ -5,7 +5,7 @@ import numpy as np
 cimport numpy as cnp
 
 from pydl._cpydl cimport *
-from pydl._windows import as_float_array, check_same_dtype, conv_geometry
+from pydl._windows import as_float_array, check_same_dtype, conv_geometry, output_array
 
 cnp.import_array()
 
@@ -33,7 +33,7 @@ cdef _check(int status, str fn):
         raise MemoryError(f"{fn}: could not allocate the convolution workspace")
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, out=None):
     """2-D convolution (cross-correlation, as in PyTorch and ONNX), NCHW.
 
     ``y[n, k] = bias[k] + sum_{c, r, s} weight[k, c, r, s] *
@@ -51,6 +51,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         padding at the end (ONNX SAME_UPPER, TensorFlow).
     groups : int
         Divides C and K; groups == C is a depthwise convolution.
+    out : ndarray of shape (N, K, out_h, out_w), optional
+        C-contiguous array of the inputs' dtype to write the result into
+        (reusing it avoids the page faults of a fresh large array).
 
     Returns
     -------
@@ -78,7 +81,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if B.shape[0] != g["k"]:
             raise ValueError(f"{fn}: bias has shape {B.shape}, expected ({g['k']},) (one value "
                              f"per output channel)")
-    cdef cnp.ndarray Y = np.empty((g["n"], g["k"], g["out_h"], g["out_w"]), dtype=X.dtype)
+    cdef cnp.ndarray Y = output_array(out, fn, (g["n"], g["k"], g["out_h"], g["out_w"]), X.dtype,
+                                      (("x", X), ("weight", W)) + ((("bias", B),) if B is not None
+                                                                   else ()))
     cdef pydl_conv2d_params p = _params(g)
     cdef cnp.ndarray cx = X, cw = W
     cdef void *px = cnp.PyArray_DATA(cx)

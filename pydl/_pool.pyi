@@ -16,9 +16,15 @@ def max_pool2d(
     dilation: _IntOrPair = ...,
     ceil_mode: bool = ...,
     return_indices: bool = ...,
+    *,
+    out: Optional[_Array] = ...,
 ) -> Union[_Array, Tuple[_Array, npt.NDArray[np.int64]]]: ...
 def max_pool2d_backward(
-    grad_y: _Array, indices: npt.NDArray[np.integer], input_shape: Sequence[int]
+    grad_y: _Array,
+    indices: npt.NDArray[np.integer],
+    input_shape: Sequence[int],
+    *,
+    out: Optional[_Array] = ...,
 ) -> _Array: ...
 def avg_pool2d(
     x: _Array,
@@ -28,6 +34,8 @@ def avg_pool2d(
     dilation: _IntOrPair = ...,
     ceil_mode: bool = ...,
     count_include_pad: bool = ...,
+    *,
+    out: Optional[_Array] = ...,
 ) -> _Array: ...
 def avg_pool2d_backward(
     grad_y: _Array,
@@ -38,6 +46,8 @@ def avg_pool2d_backward(
     dilation: _IntOrPair = ...,
     ceil_mode: bool = ...,
     count_include_pad: bool = ...,
+    *,
+    out: Optional[_Array] = ...,
 ) -> _Array: ...
 def global_avg_pool2d(x: _Array) -> _Array: ...
 def global_max_pool2d(x: _Array) -> _Array: ...

@@ -9,7 +9,7 @@ from libc.stdint cimport int64_t
 from libc.string cimport memset
 
 from pydl._cpydl cimport *
-from pydl._windows import as_float_array, pool_geometry
+from pydl._windows import as_float_array, output_array, pool_geometry
 
 cnp.import_array()
 
@@ -40,7 +40,7 @@ def _input_shape(input_shape, str fn):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+               return_indices=False, *, out=None):
     """2-D max pooling, NCHW, as torch.nn.functional.max_pool2d.
 
     Padding counts as -inf; a NaN in a window gives NaN; ties go to the first
@@ -62,6 +62,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return_indices : bool
         Also return, for each output, the flat index ih*W + iw (int64) of the
         chosen element in its input plane, as PyTorch does.
+    out : ndarray of shape (N, C, out_h, out_w), optional
+        C-contiguous array of x's dtype to write y into.
 
     Returns
     -------
@@ -71,7 +73,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     X = as_float_array(x, fn, "x", 4, _X_LAYOUT)
     g = pool_geometry(fn, X.shape, kernel_size, stride, padding, dilation, ceil_mode)
     shape = (g["n"], g["c"], g["out_h"], g["out_w"])
-    cdef cnp.ndarray Y = np.empty(shape, dtype=X.dtype)
+    cdef cnp.ndarray Y = output_array(out, fn, shape, X.dtype, (("x", X),))
     I = np.empty(shape, dtype=np.int64) if return_indices else None
     cdef pydl_pool2d_params p = _params(g)
     cdef cnp.ndarray cx = X
@@ -90,7 +92,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return (Y, I) if return_indices else Y
 
 
-def max_pool2d_backward(grad_y, indices, input_shape):
+def max_pool2d_backward(grad_y, indices, input_shape, *, out=None):
     """Gradient of :func:`max_pool2d`: grad_x[plane][indices[o]] += grad_y[o].
 
     Parameters
@@ -99,6 +101,9 @@ def max_pool2d_backward(grad_y, indices, input_shape):
     indices : ndarray of int64, same shape
         From ``max_pool2d(..., return_indices=True)``.
     input_shape : (N, C, H, W)
+    out : ndarray of shape input_shape, optional
+        C-contiguous array of grad_y's dtype to write grad_x into (it is
+        overwritten; reusing it avoids the page faults of a fresh array).
 
     Returns
     -------
@@ -126,7 +131,7 @@ def max_pool2d_backward(grad_y, indices, input_shape):
     p.planes, p.h, p.w = shape[0] * shape[1], shape[2], shape[3]
     p.kh = p.kw = p.stride_h = p.stride_w = p.dil_h = p.dil_w = 1
     p.out_h, p.out_w = GY.shape[2], GY.shape[3]
-    cdef cnp.ndarray GX = np.empty(shape, dtype=GY.dtype)
+    cdef cnp.ndarray GX = output_array(out, fn, shape, GY.dtype, (("grad_y", GY), ("indices", idx)))
     cdef cnp.ndarray cgy = GY, cidx = idx
     cdef void *pgy = cnp.PyArray_DATA(cgy)
     cdef void *pgx = cnp.PyArray_DATA(GX)
@@ -141,12 +146,12 @@ def max_pool2d_backward(grad_y, indices, input_shape):
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               count_include_pad=True):
+               count_include_pad=True, *, out=None):
     """2-D average pooling, NCHW, as torch.nn.functional.avg_pool2d.
 
     Parameters are those of :func:`max_pool2d`, plus ``count_include_pad``:
     divide by the number of window positions inside the padded input (True)
-    or inside the input only (False).
+    or inside the input only (False), and ``out`` (as for max_pool2d).
 
     Returns
     -------
@@ -155,7 +160,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     cdef str fn = "avg_pool2d"
     X = as_float_array(x, fn, "x", 4, _X_LAYOUT)
     g = pool_geometry(fn, X.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    cdef cnp.ndarray Y = np.empty((g["n"], g["c"], g["out_h"], g["out_w"]), dtype=X.dtype)
+    cdef cnp.ndarray Y = output_array(out, fn, (g["n"], g["c"], g["out_h"], g["out_w"]), X.dtype,
+                                      (("x", X),))
     cdef pydl_pool2d_params p = _params(g)
     cdef int cip = bool(count_include_pad)
     cdef cnp.ndarray cx = X
@@ -171,8 +177,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 
 def avg_pool2d_backward(grad_y, input_shape, kernel_size, stride=None, padding=0, dilation=1,
-                        ceil_mode=False, count_include_pad=True):
-    """Gradient of :func:`avg_pool2d` (same parameters).
+                        ceil_mode=False, count_include_pad=True, *, out=None):
+    """Gradient of :func:`avg_pool2d` (same parameters; ``out`` as for
+    max_pool2d_backward).
 
     Returns
     -------
@@ -188,7 +195,7 @@ def avg_pool2d_backward(grad_y, input_shape, kernel_size, stride=None, padding=0
                          f"output shape for input_shape={shape})")
     cdef pydl_pool2d_params p = _params(g)
     cdef int cip = bool(count_include_pad)
-    cdef cnp.ndarray GX = np.empty(shape, dtype=GY.dtype)
+    cdef cnp.ndarray GX = output_array(out, fn, shape, GY.dtype, (("grad_y", GY),))
     cdef cnp.ndarray cgy = GY
     cdef void *pgy = cnp.PyArray_DATA(cgy)
     cdef void *pgx = cnp.PyArray_DATA(GX)

@@ -11,7 +11,8 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-__all__ = ["pair", "conv_geometry", "pool_geometry", "as_float_array", "check_same_dtype"]
+__all__ = ["pair", "conv_geometry", "pool_geometry", "as_float_array", "check_same_dtype",
+           "output_array"]
 
 _ACCEPTED = "float32 or float64"
 
@@ -174,3 +175,28 @@ def pool_geometry(fn: str, x_shape: Tuple[int, ...], kernel_size: Any, stride: A
                          f"no input element (only padding or dilation gaps)")
     return dict(n=n, c=c, h=h, w=w, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pb=pb, pl=pl, pr=pr,
                 dh=dh, dw=dw, out_h=out_h, out_w=out_w)
+
+
+def output_array(out: Any, fn: str, shape: Tuple[int, ...], dtype: np.dtype,
+                 inputs: Tuple[Tuple[str, np.ndarray], ...]) -> np.ndarray:
+    """A new C-contiguous array, or the user's ``out`` once checked: an
+    ndarray of that shape and dtype, C-contiguous, aligned, writeable and not
+    sharing memory with any input."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{fn}: out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{fn}: out has shape {out.shape}, expected {tuple(shape)}")
+    if out.dtype != dtype:
+        raise ValueError(f"{fn}: out has dtype {out.dtype}, expected {np.dtype(dtype)} (the "
+                         f"inputs' dtype)")
+    if not (out.flags.c_contiguous and out.flags.aligned and out.dtype.isnative):
+        raise ValueError(f"{fn}: out must be C-contiguous and aligned; pass np.empty({shape}, "
+                         f"dtype=np.{np.dtype(dtype).name}) or leave out=None")
+    if not out.flags.writeable:
+        raise ValueError(f"{fn}: out is not writeable; pass a writeable array")
+    for name, x in inputs:
+        if np.may_share_memory(out, x) and np.shares_memory(out, x, max_work=1 << 20):
+            raise ValueError(f"{fn}: out overlaps input {name}; pass a separate array")
+    return out

@@ -67,7 +67,8 @@ def main(argv: Optional[List[str]] = None) -> int:
           f"peers: torch {getattr(torch, '__version__', 'not installed')}, onnxruntime "
           f"{_ort_version()}")
     print("GFLOP/s = 2*N*K*Ho*Wo*C*R*S per pass (backward = data + weights = 2 passes); "
-          f"ratio = peer time / pydl time; median of {args.repeat} interleaved samples\n")
+          f"ratio = peer time / pydl time; median of {args.repeat} interleaved samples; "
+          "forward outputs preallocated for pydl (out=) and onnxruntime (I/O binding)\n")
     head = (f"{'layer':<16}{'pass':<9}{'pydl':>9}{'torch':>9}{'ort':>9}"
             f"{'vs torch':>9}{'vs ort':>8}")
     print(head)
@@ -93,8 +94,9 @@ def _run_layer(L: Layer, rng, repeat: int, threads: int, torch) -> None:
     w = rng.standard_normal((L.k, L.c, L.ks, L.ks), dtype=np.float32) * 0.1
     b = rng.standard_normal(L.k, dtype=np.float32)
     gy = rng.standard_normal((L.n, L.k, L.out, L.out), dtype=np.float32)
+    y = np.empty((L.n, L.k, L.out, L.out), dtype=np.float32)
     fwd: Dict[str, object] = {
-        "pydl": lambda: pydl.ops.conv2d(x, w, b, L.stride, L.pad)}
+        "pydl": lambda: pydl.ops.conv2d(x, w, b, L.stride, L.pad, out=y)}
     bwd: Dict[str, object] = {
         "pydl": lambda: pydl.ops.conv2d_backward(gy, x, w, L.stride, L.pad,
                                                  needs=(True, True, False))}

@@ -28,7 +28,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     pydl.set_num_threads(args.threads)
     torch = torch_module(args.threads)
     print(f"pydl {pydl.__version__}, threads {args.threads}, input {SHAPE} float32; "
-          f"GB/s = (input + output bytes) / time; ratio = peer time / pydl time\n")
+          f"GB/s = (input + output bytes) / time; ratio = peer time / pydl time; outputs "
+          f"preallocated for pydl (out=) and onnxruntime (I/O binding), not for torch\n")
     head = (f"{'max-pool':<12}{'pass':<9}{'pydl GB/s':>10}{'torch':>8}{'ort':>8}"
             f"{'vs torch':>9}{'vs ort':>8}")
     print(head)
@@ -39,9 +40,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         y, idx = pydl.ops.max_pool2d(x, k, s, p, return_indices=True)
         gy = rng.standard_normal(y.shape, dtype=np.float32)
         nbytes = x.nbytes + y.nbytes
-        fwd: Dict[str, object] = {"pydl": lambda: pydl.ops.max_pool2d(x, k, s, p)}
+        y_out, gx_out = np.empty_like(y), np.empty_like(x)
+        fwd: Dict[str, object] = {"pydl": lambda: pydl.ops.max_pool2d(x, k, s, p, out=y_out)}
         bwd: Dict[str, object] = {
-            "pydl": lambda: pydl.ops.max_pool2d_backward(gy, idx, SHAPE)}
+            "pydl": lambda: pydl.ops.max_pool2d_backward(gy, idx, SHAPE, out=gx_out)}
         if torch is not None:
             tx, tgy = torch.from_numpy(x), torch.from_numpy(gy)
             _, tidx = torch.nn.functional.max_pool2d(tx, k, s, p, return_indices=True)
