@@ -28,4 +28,6 @@ def conv2d_backward(
     dilation: _IntOrPair = ...,
     groups: int = ...,
     needs: Sequence[bool] = ...,
+    *,
+    out: Optional[Tuple[Optional[_Array], Optional[_Array], Optional[_Array]]] = ...,
 ) -> Tuple[Optional[_Array], Optional[_Array], Optional[_Array]]: ...

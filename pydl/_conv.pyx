@@ -104,7 +104,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
 
 
 def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1,
-                    needs=(True, True, True)):
+                    needs=(True, True, True), *, out=None):
     """Gradients of :func:`conv2d` with respect to x, weight and bias.
 
     Parameters
@@ -115,6 +115,10 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
         As given to :func:`conv2d`.
     needs : (bool, bool, bool)
         Which of (grad_x, grad_weight, grad_bias) to compute.
+    out : (grad_x, grad_weight, grad_bias), optional
+        Arrays to write the gradients into (C-contiguous, the shapes below,
+        the inputs' dtype), None for any to allocate; entries for gradients
+        not asked for are ignored.
 
     Returns
     -------
@@ -137,6 +141,12 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
     except (TypeError, ValueError):
         raise ValueError(f"{fn}: needs must be three booleans (grad_x, grad_weight, grad_bias), "
                          f"got {needs!r}") from None
+    if out is None:
+        out = (None, None, None)
+    elif not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise TypeError(f"{fn}: out must be a tuple (grad_x, grad_weight, grad_bias) of arrays "
+                        f"or None, got {type(out).__name__}")
+    inputs = (("grad_y", GY), ("x", X), ("weight", W))
     cdef pydl_conv2d_params p = _params(g)
     cdef cnp.ndarray cx = X, cw = W, cgy = GY
     GX = GW = GB = None
@@ -149,7 +159,7 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
     cdef void *pgw
     cdef void *pgb
     if need_x:
-        GX = np.empty(X.shape, dtype=X.dtype)
+        GX = output_array(out[0], fn, X.shape, X.dtype, inputs)
         pgx = _data(GX)
         with nogil:
             if single:
@@ -160,8 +170,8 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
                                                <double *>pgx, 0)
         _check(status, fn)
     if need_w or need_b:
-        GW = np.empty(W.shape, dtype=X.dtype)
-        GB = np.empty((g["k"],), dtype=X.dtype) if need_b else None
+        GW = output_array(out[1] if need_w else None, fn, W.shape, X.dtype, inputs)
+        GB = output_array(out[2], fn, (g["k"],), X.dtype, inputs) if need_b else None
         pgw = _data(GW)
         pgb = _data(GB)
         with nogil:

@@ -71,3 +71,25 @@ def test_out_overlapping_an_input_raises(rng):
     w = rand((2, 2, 1, 1), np.float32, rng)
     with pytest.raises(ValueError, match="overlaps input x"):
         ops.conv2d(x, w, out=x)
+
+
+def test_conv2d_backward_out(rng):
+    x = rand((2, 3, 7, 6), np.float64, rng)
+    w = rand((4, 3, 3, 3), np.float64, rng)
+    gy = rand(ops.conv2d(x, w, padding=1).shape, np.float64, rng)
+    expected = ops.conv2d_backward(gy, x, w, padding=1)
+    bufs = tuple(np.full(e.shape, np.nan) for e in expected)
+    got = ops.conv2d_backward(gy, x, w, padding=1, out=bufs)
+    for g, b, e in zip(got, bufs, expected):
+        assert g is b
+        np.testing.assert_array_equal(g, e)
+    got = ops.conv2d_backward(gy, x, w, padding=1, out=(None, bufs[1], None))
+    assert got[1] is bufs[1] and got[0] is not None and got[2] is not None
+    got = ops.conv2d_backward(gy, x, w, padding=1, needs=(False, False, True), out=bufs)
+    assert got[0] is None and got[1] is None and got[2] is bufs[2]
+    with pytest.raises(TypeError, match="out must be a tuple"):
+        ops.conv2d_backward(gy, x, w, padding=1, out=bufs[0])
+    with pytest.raises(ValueError, match="out has shape"):
+        ops.conv2d_backward(gy, x, w, padding=1, out=(bufs[1], None, None))
+    with pytest.raises(ValueError, match="overlaps input x"):
+        ops.conv2d_backward(gy, x, w, padding=1, out=(x, None, None))
