@@ -92,6 +92,7 @@ static int conv_by_image(int64_t items, int nt)
 #define CONV_COL2IM sconv_col2im
 #define CONV_FWD_IMAGE sconv_fwd_image
 #define CONV_FWD_IMAGES sconv_fwd_images
+#define CONV_EACH_IMAGE sconv_each_image
 #define CONV_BWD_DATA_IMAGE sconv_bwd_data_image
 #define CONV_WEIGHT_CHUNK sconv_weight_chunk
 #define CONV_FWD pydl_sconv2d_fwd
@@ -104,6 +105,7 @@ static int conv_by_image(int64_t items, int nt)
 #undef CONV_COL2IM
 #undef CONV_FWD_IMAGE
 #undef CONV_FWD_IMAGES
+#undef CONV_EACH_IMAGE
 #undef CONV_BWD_DATA_IMAGE
 #undef CONV_WEIGHT_CHUNK
 #undef CONV_FWD
@@ -117,6 +119,7 @@ static int conv_by_image(int64_t items, int nt)
 #define CONV_COL2IM dconv_col2im
 #define CONV_FWD_IMAGE dconv_fwd_image
 #define CONV_FWD_IMAGES dconv_fwd_images
+#define CONV_EACH_IMAGE dconv_each_image
 #define CONV_BWD_DATA_IMAGE dconv_bwd_data_image
 #define CONV_WEIGHT_CHUNK dconv_weight_chunk
 #define CONV_FWD pydl_dconv2d_fwd

@@ -7,6 +7,7 @@
  *   CONV_T          element type
  *   CONV_GEMM       pydl_sgemm_strided or pydl_dgemm_strided
  *   CONV_IM2COL, CONV_COL2IM, CONV_FWD_IMAGE, CONV_FWD_IMAGES, CONV_BWD_DATA_IMAGE,
+ *   CONV_EACH_IMAGE,
  *   CONV_WEIGHT_CHUNK            names of this file's static functions
  *   CONV_FWD, CONV_BWD_DATA, CONV_BWD_WEIGHT   the public entry points
  */
@@ -137,8 +138,10 @@ static int CONV_FWD_IMAGE(const pydl_conv2d_params *p, const CONV_T *x, const CO
 /* Backward-data of image n: grad_x (zeroed here) from grad_y, block by
  * block of output positions as in the forward. */
 static int CONV_BWD_DATA_IMAGE(const pydl_conv2d_params *p, const CONV_T *grad_y,
-                               const CONV_T *w, CONV_T *grad_x, CONV_T *col, int gemm_threads)
+                               const CONV_T *w, const CONV_T *unused_bias, CONV_T *grad_x,
+                               CONV_T *col, int gemm_threads)
 {
+    (void)unused_bias; /* same signature as CONV_FWD_IMAGE, for CONV_EACH_IMAGE */
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
     const int64_t crs = cg * p->r * p->s, hwo = p->out_h * p->out_w;
     const int64_t block = col != NULL ? conv_block_cols(p, sizeof(CONV_T)) : hwo;
@@ -231,11 +234,46 @@ static int CONV_FWD_IMAGES(const pydl_conv2d_params *p, const CONV_T *x, const C
     return status;
 }
 
+/* Run one image op (CONV_FWD_IMAGE or CONV_BWD_DATA_IMAGE) on every image:
+ * image n reads in + n*in_image and writes out + n*out_image.  Threads own
+ * whole images when there are enough of them (each with its own im2col
+ * workspace and a one-thread GEMM), else they share each image's GEMMs. */
+static int CONV_EACH_IMAGE(const pydl_conv2d_params *p,
+                           int (*op)(const pydl_conv2d_params *, const CONV_T *, const CONV_T *,
+                                     const CONV_T *, CONV_T *, CONV_T *, int),
+                           const CONV_T *in, int64_t in_image, const CONV_T *w,
+                           const CONV_T *bias, CONV_T *out, int64_t out_image, int nt)
+{
+    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T), conv_block_cols(p, sizeof(CONV_T)));
+    int status = PYDL_OK;
+    if (conv_by_image(p->n, nt)) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t n = 0; n < p->n; n++) {
+            CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
+            int s = col_bytes && col == NULL
+                        ? PYDL_ERR_NOMEM
+                        : op(p, in + n * in_image, w, bias, out + n * out_image, col, 1);
+            if (s != PYDL_OK) {
+#pragma omp atomic write
+                status = s;
+            }
+        }
+        return status;
+    }
+    CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
+    if (col_bytes && col == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t n = 0; n < p->n && status == PYDL_OK; n++) {
+        status = op(p, in + n * in_image, w, bias, out + n * out_image, col, nt);
+    }
+    return status;
+}
+
 int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, const CONV_T *bias,
              CONV_T *y, int n_threads)
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
-    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T), conv_block_cols(p, sizeof(CONV_T)));
     const int nt = conv_threads(p, n_threads);
     int status = PYDL_OK;
     if (p->n <= 0) {
@@ -281,61 +319,15 @@ int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, cons
         }
         return status;
     }
-    if (conv_by_image(p->n, nt)) {
-        /* Thread t owns whole images: their im2col and their outputs. */
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t n = 0; n < p->n; n++) {
-            CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
-            int s = col_bytes && col == NULL
-                        ? PYDL_ERR_NOMEM
-                        : CONV_FWD_IMAGE(p, x + n * x_image, w, bias, y + n * y_image, col, 1);
-            if (s != PYDL_OK) {
-#pragma omp atomic write
-                status = s;
-            }
-        }
-        return status;
-    }
-    CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
-    if (col_bytes && col == NULL) {
-        return PYDL_ERR_NOMEM;
-    }
-    for (int64_t n = 0; n < p->n && status == PYDL_OK; n++) {
-        status = CONV_FWD_IMAGE(p, x + n * x_image, w, bias, y + n * y_image, col, nt);
-    }
-    return status;
+    return CONV_EACH_IMAGE(p, CONV_FWD_IMAGE, x, x_image, w, bias, y, y_image, nt);
 }
 
 int CONV_BWD_DATA(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_T *w,
                   CONV_T *grad_x, int n_threads)
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
-    const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T), conv_block_cols(p, sizeof(CONV_T)));
-    const int nt = conv_threads(p, n_threads);
-    int status = PYDL_OK;
-    if (conv_by_image(p->n, nt)) {
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t n = 0; n < p->n; n++) {
-            CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
-            int s = col_bytes && col == NULL
-                        ? PYDL_ERR_NOMEM
-                        : CONV_BWD_DATA_IMAGE(p, grad_y + n * y_image, w, grad_x + n * x_image,
-                                              col, 1);
-            if (s != PYDL_OK) {
-#pragma omp atomic write
-                status = s;
-            }
-        }
-        return status;
-    }
-    CONV_T *col = col_bytes ? pydl_workspace(PYDL_WS_CONV_COL, col_bytes) : NULL;
-    if (col_bytes && col == NULL) {
-        return PYDL_ERR_NOMEM;
-    }
-    for (int64_t n = 0; n < p->n && status == PYDL_OK; n++) {
-        status = CONV_BWD_DATA_IMAGE(p, grad_y + n * y_image, w, grad_x + n * x_image, col, nt);
-    }
-    return status;
+    return CONV_EACH_IMAGE(p, CONV_BWD_DATA_IMAGE, grad_y, y_image, w, NULL, grad_x, x_image,
+                           conv_threads(p, n_threads));
 }
 
 int CONV_BWD_WEIGHT(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_T *x,
