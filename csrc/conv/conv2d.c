@@ -71,9 +71,8 @@ static size_t conv_col_bytes(const pydl_conv2d_params *p, size_t elem, int64_t c
     return (size_t)(crs * cols) * elem;
 }
 
-static int conv_threads(const pydl_conv2d_params *p, int n_threads)
+static int conv_threads(int n_threads)
 {
-    (void)p;
     return n_threads > 0 ? n_threads : pydl_threads_get();
 }
 

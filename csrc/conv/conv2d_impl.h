@@ -274,7 +274,7 @@ int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, cons
              CONV_T *y, int n_threads)
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
-    const int nt = conv_threads(p, n_threads);
+    const int nt = conv_threads(n_threads);
     int status = PYDL_OK;
     if (p->n <= 0) {
         return PYDL_OK;
@@ -327,7 +327,7 @@ int CONV_BWD_DATA(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
     return CONV_EACH_IMAGE(p, CONV_BWD_DATA_IMAGE, grad_y, y_image, w, NULL, grad_x, x_image,
-                           conv_threads(p, n_threads));
+                           conv_threads(n_threads));
 }
 
 int CONV_BWD_WEIGHT(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_T *x,
@@ -336,7 +336,7 @@ int CONV_BWD_WEIGHT(const pydl_conv2d_params *p, const CONV_T *grad_y, const CON
     const int64_t w_size = p->k * (p->c / p->groups) * p->r * p->s;
     const int64_t hwo = p->out_h * p->out_w;
     const size_t col_bytes = conv_col_bytes(p, sizeof(CONV_T), hwo);
-    const int nt = conv_threads(p, n_threads);
+    const int nt = conv_threads(n_threads);
     /* Fixed chunks of images (their number depends on N only); chunk c's sum
      * goes to part[c], then the parts are added in chunk order. */
     const int64_t chunks = p->n < PYDL_CONV_WEIGHT_CHUNKS ? p->n : PYDL_CONV_WEIGHT_CHUNKS;
