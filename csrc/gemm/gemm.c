@@ -14,7 +14,7 @@
 /* Below this many multiply-adds (m*n*k) a product runs on one thread: waking
  * the pool costs more than it saves.  Above it, each extra thread must get at
  * least this much work. */
-#define PYDL_GEMM_MIN_WORK_PER_THREAD ((int64_t)1 << 19)
+#define PYDL_GEMM_MIN_WORK_PER_THREAD ((int64_t)1 << 16)
 
 /* Threads share packed B (and split the rows of C) when C has at least this
  * many micro-tile rows per thread; below it they split C into rectangles. */

@@ -14,7 +14,8 @@ static const pydl_sgemm_config sgemm_table[PYDL_ISA_COUNT] = {
                                                                                pydl_spack_avx2_16,
                                                                 pydl_sgemm_ukr_avx2_6x16_rowa},
     [PYDL_ISA_AVX512]  = {12, 32, 240, 256, 4096, pydl_sgemm_ukr_avx512_12x32, pydl_spack_avx512_12,
-                                                                               pydl_spack_avx512_32},
+                                                                               pydl_spack_avx512_32,
+                                                               pydl_sgemm_ukr_avx512_12x32_rowa},
 #endif
 };
 

@@ -4,7 +4,9 @@
  * Contract: ukernels.h.
  *
  * sgemm 12x32: 12 rows x 2 zmm of 16 floats = 24 accumulators; per step of k
- * two loads of B, twelve broadcasts of A, 24 FMAs.  dgemm 12x16: the same
+ * two loads of B, twelve broadcasts of A, 24 FMAs (one load and 12 FMAs
+ * when the tile is at most 16 columns wide).  A row-A variant reads A in place
+ * for narrow C.  dgemm 12x16: the same
  * shape with 8 doubles per zmm.  Column edges use masked loads and stores;
  * row edges simply skip the rows past m.
  */
@@ -17,22 +19,33 @@ static inline __mmask16 mask16(int64_t n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *restrict a,
-                                 const float *restrict b, float beta, float *restrict c,
-                                 int64_t rs_c, int64_t m, int64_t n)
+/* acc = sum over p < k of A(i, p) * b[p*32 + j], with A(i, p) at
+ * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored),
+ * one FMA per p in increasing p.  W is the number of zmm columns computed:
+ * 2, or 1 when n <= 16 (the right half of the panel is zero padding).  The
+ * packed and row-A kernels and both widths give bit-identical tiles. */
+static inline __attribute__((always_inline)) void
+sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
+                 const float *restrict b, __m512 acc[12][2], int w)
 {
-    __m512 acc[12][2];
+    const float *row[12];
 #pragma GCC unroll 12
     for (int i = 0; i < 12; i++) {
+        row[i] = a + (i < m ? i : 0) * rs_a;
         acc[i][0] = _mm512_setzero_ps();
         acc[i][1] = _mm512_setzero_ps();
     }
+    if (w == 1) {
+#pragma GCC unroll 4
+        for (int64_t p = 0; p < k; p++) {
+            const __m512 b0 = _mm512_loadu_ps(b);
 #pragma GCC unroll 12
-    for (int i = 0; i < 12; i++) {
-        if (i < m) {
-            _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + i * rs_c + 31), _MM_HINT_T0);
+            for (int i = 0; i < 12; i++) {
+                acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(row[i][p * cs_a]), b0, acc[i][0]);
+            }
+            b += 32;
         }
+        return;
     }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
@@ -40,13 +53,20 @@ void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *restrict a
         const __m512 b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < 12; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
+            const __m512 ai = _mm512_set1_ps(row[i][p * cs_a]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
-        a += 12;
         b += 32;
     }
+}
+
+/* C tile = alpha * acc + beta * C (C not read when beta == 0); masked
+ * stores at the column edge. */
+static inline __attribute__((always_inline)) void
+sgemm_12x32_store(__m512 acc[12][2], float alpha, float beta, float *restrict c, int64_t rs_c,
+                  int64_t m, int64_t n)
+{
     const __mmask16 k0 = mask16(n), k1 = mask16(n - 16);
     const __m512 va = _mm512_set1_ps(alpha);
     const __m512 vb = _mm512_set1_ps(beta);
@@ -64,6 +84,38 @@ void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *restrict a
             _mm512_mask_storeu_ps(row + 16, k1, r1);
         }
     }
+}
+
+static inline __attribute__((always_inline)) void
+prefetch_c_12(const float *c, int64_t rs_c, int64_t m)
+{
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++) {
+        if (i < m) {
+            _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + i * rs_c + 31), _MM_HINT_T0);
+        }
+    }
+}
+
+void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *restrict a,
+                                 const float *restrict b, float beta, float *restrict c,
+                                 int64_t rs_c, int64_t m, int64_t n)
+{
+    __m512 acc[12][2];
+    prefetch_c_12(c, rs_c, m);
+    sgemm_12x32_loop(k, a, 1, 12, 12, b, acc, n <= 16 ? 1 : 2);
+    sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
+}
+
+void pydl_sgemm_ukr_avx512_12x32_rowa(int64_t k, float alpha, const float *restrict a,
+                                      int64_t rs_a, const float *restrict b, float beta,
+                                      float *restrict c, int64_t rs_c, int64_t m, int64_t n)
+{
+    __m512 acc[12][2];
+    prefetch_c_12(c, rs_c, m);
+    sgemm_12x32_loop(k, a, rs_a, 1, m, b, acc, n <= 16 ? 1 : 2);
+    sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
 static inline __mmask8 mask8(int64_t n)
