@@ -13,7 +13,7 @@ static const pydl_sgemm_config sgemm_table[PYDL_ISA_COUNT] = {
     [PYDL_ISA_AVX2]    = { 6, 16, 144, 512, 4096, pydl_sgemm_ukr_avx2_6x16,    pydl_spack_avx2_6,
                                                                                pydl_spack_avx2_16,
                                                                 pydl_sgemm_ukr_avx2_6x16_rowa},
-    [PYDL_ISA_AVX512]  = {12, 32, 240, 256, 4096, pydl_sgemm_ukr_avx512_12x32, pydl_spack_avx512_12,
+    [PYDL_ISA_AVX512]  = {12, 32, 240, 384, 4096, pydl_sgemm_ukr_avx512_12x32, pydl_spack_avx512_12,
                                                                                pydl_spack_avx512_32,
                                                                pydl_sgemm_ukr_avx512_12x32_rowa},
 #endif
@@ -26,7 +26,7 @@ static const pydl_dgemm_config dgemm_table[PYDL_ISA_COUNT] = {
 #ifdef PYDL_HAVE_X86_KERNELS
     [PYDL_ISA_AVX2]    = { 6,  8, 144, 384, 4096, pydl_dgemm_ukr_avx2_6x8,     pydl_dpack_avx2_6,
                                                                                pydl_dpack_avx2_8},
-    [PYDL_ISA_AVX512]  = {12, 16, 240, 256, 2048, pydl_dgemm_ukr_avx512_12x16, pydl_dpack_avx512_12,
+    [PYDL_ISA_AVX512]  = {12, 16, 120, 512, 4096, pydl_dgemm_ukr_avx512_12x16, pydl_dpack_avx512_12,
                                                                                pydl_dpack_avx512_16},
 #endif
 };
