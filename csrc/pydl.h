@@ -290,6 +290,221 @@ PYDL_API int pydl_savgpool2d_bwd(const pydl_pool2d_params *p, int count_include_
 PYDL_API int pydl_davgpool2d_bwd(const pydl_pool2d_params *p, int count_include_pad,
                                  const double *grad_y, double *grad_x, int n_threads);
 
+/* ------------------------------------------------------------------------
+ * Neural-network layer kernels (nn/): activations, softmax, losses, bias,
+ * dropout, batch normalisation, optimizer updates
+ *
+ * Shared rules.  Every array is C-contiguous.  Element-wise functions take
+ * n elements of any tensor; "an output may be an input" means the output
+ * pointer may equal one of the input pointers (exactly, not a partial
+ * overlap).  Work is split into fixed blocks of 4096 elements, whole rows or
+ * whole channels, and a reduction sums in double in an order fixed by the
+ * shape (losses: at most 64 chunks of rows or elements, each summed in
+ * order, then the chunks in order), so results are bitwise identical on any
+ * number of threads.  Calls with little work (about 64K elements, fewer for
+ * ops with exp/tanh) run on the calling thread only.  Scalar parameters are
+ * doubles, rounded to the element type where they multiply elements.
+ * Thread ownership: thread t owns whole blocks (element-wise ops, dropout,
+ * optimizers), whole rows (softmax), whole chunks of rows or elements
+ * (losses), whole row blocks, planes or channels (bias), whole channels
+ * (batch norm).  Every function returns PYDL_OK.
+ * ---------------------------------------------------------------------- */
+
+/* ReLU: y = max(x, 0) (NaN stays NaN); backward from the output:
+ * grad_x = grad_y where y > 0, else 0.  Output may be an input. */
+PYDL_API int pydl_srelu_fwd(int64_t n, const float *x, float *y, int n_threads);
+PYDL_API int pydl_drelu_fwd(int64_t n, const double *x, double *y, int n_threads);
+PYDL_API int pydl_srelu_bwd(int64_t n, const float *grad_y, const float *y, float *grad_x,
+                            int n_threads);
+PYDL_API int pydl_drelu_bwd(int64_t n, const double *grad_y, const double *y, double *grad_x,
+                            int n_threads);
+
+/* Leaky ReLU: y = x if x > 0 else negative_slope * x; backward from the
+ * input: grad_x = grad_y if x > 0 else negative_slope * grad_y. */
+PYDL_API int pydl_sleaky_relu_fwd(int64_t n, double negative_slope, const float *x, float *y,
+                                  int n_threads);
+PYDL_API int pydl_dleaky_relu_fwd(int64_t n, double negative_slope, const double *x, double *y,
+                                  int n_threads);
+PYDL_API int pydl_sleaky_relu_bwd(int64_t n, double negative_slope, const float *grad_y,
+                                  const float *x, float *grad_x, int n_threads);
+PYDL_API int pydl_dleaky_relu_bwd(int64_t n, double negative_slope, const double *grad_y,
+                                  const double *x, double *grad_x, int n_threads);
+
+/* Sigmoid: y = 1 / (1 + exp(-x)), computed from e = exp(-|x|) as 1/(1+e)
+ * (x >= 0) or e/(1+e) (x < 0), so no exp overflows; backward from the
+ * output: grad_x = grad_y * y * (1 - y). */
+PYDL_API int pydl_ssigmoid_fwd(int64_t n, const float *x, float *y, int n_threads);
+PYDL_API int pydl_dsigmoid_fwd(int64_t n, const double *x, double *y, int n_threads);
+PYDL_API int pydl_ssigmoid_bwd(int64_t n, const float *grad_y, const float *y, float *grad_x,
+                               int n_threads);
+PYDL_API int pydl_dsigmoid_bwd(int64_t n, const double *grad_y, const double *y, double *grad_x,
+                               int n_threads);
+
+/* tanh: y = tanh(x); backward from the output: grad_x = grad_y * (1 - y^2). */
+PYDL_API int pydl_stanh_fwd(int64_t n, const float *x, float *y, int n_threads);
+PYDL_API int pydl_dtanh_fwd(int64_t n, const double *x, double *y, int n_threads);
+PYDL_API int pydl_stanh_bwd(int64_t n, const float *grad_y, const float *y, float *grad_x,
+                            int n_threads);
+PYDL_API int pydl_dtanh_bwd(int64_t n, const double *grad_y, const double *y, double *grad_x,
+                            int n_threads);
+
+/* Softmax over each row of a (rows, cols) matrix (the last axis of a
+ * tensor): y[r, j] = exp(x[r, j] - m_r) / sum_k exp(x[r, k] - m_r), m_r the
+ * row maximum (so no exp overflows; a NaN or +inf in a row gives NaN).
+ * Backward from the output: grad_x = y * (grad_y - sum_k grad_y[k] y[k]). */
+PYDL_API int pydl_ssoftmax_fwd(int64_t rows, int64_t cols, const float *x, float *y,
+                               int n_threads);
+PYDL_API int pydl_dsoftmax_fwd(int64_t rows, int64_t cols, const double *x, double *y,
+                               int n_threads);
+PYDL_API int pydl_ssoftmax_bwd(int64_t rows, int64_t cols, const float *grad_y, const float *y,
+                               float *grad_x, int n_threads);
+PYDL_API int pydl_dsoftmax_bwd(int64_t rows, int64_t cols, const double *grad_y,
+                               const double *y, double *grad_x, int n_threads);
+/* Log-softmax per row: y = (x - m_r) - log(sum_k exp(x[r, k] - m_r));
+ * backward from the output: grad_x = grad_y - exp(y) * sum_k grad_y[k]. */
+PYDL_API int pydl_slog_softmax_fwd(int64_t rows, int64_t cols, const float *x, float *y,
+                                   int n_threads);
+PYDL_API int pydl_dlog_softmax_fwd(int64_t rows, int64_t cols, const double *x, double *y,
+                                   int n_threads);
+PYDL_API int pydl_slog_softmax_bwd(int64_t rows, int64_t cols, const float *grad_y,
+                                   const float *y, float *grad_x, int n_threads);
+PYDL_API int pydl_dlog_softmax_bwd(int64_t rows, int64_t cols, const double *grad_y,
+                                   const double *y, double *grad_x, int n_threads);
+
+/* Softmax cross-entropy, forward and backward in one pass: logits (n, c),
+ * labels (n) in [0, c) (the caller checks), n >= 1:
+ *     *loss = (1/n) sum_i [ log sum_j exp(logits[i, j]) - logits[i, labels[i]] ]
+ *     grad[i, j] = (softmax(logits)[i, j] - (j == labels[i])) / n
+ * computed with the row maximum subtracted (finite for any finite logits).
+ * grad (n, c) may be logits. */
+PYDL_API int pydl_ssoftmax_cross_entropy(int64_t n, int64_t c, const float *logits,
+                                         const int64_t *labels, double *loss, float *grad,
+                                         int n_threads);
+PYDL_API int pydl_dsoftmax_cross_entropy(int64_t n, int64_t c, const double *logits,
+                                         const int64_t *labels, double *loss, double *grad,
+                                         int n_threads);
+/* Mean squared error over n >= 1 elements: *loss = (1/n) sum (pred - target)^2,
+ * grad = 2 (pred - target) / n.  grad may be pred or target. */
+PYDL_API int pydl_smse_loss(int64_t n, const float *pred, const float *target, double *loss,
+                            float *grad, int n_threads);
+PYDL_API int pydl_dmse_loss(int64_t n, const double *pred, const double *target, double *loss,
+                            double *grad, int n_threads);
+/* Binary cross-entropy on logits x with targets t, n >= 1 elements:
+ *     *loss = (1/n) sum [ max(x, 0) - x t + log1p(exp(-|x|)) ]
+ *     grad = (sigmoid(x) - t) / n
+ * (stable for any x).  grad may be logits or targets. */
+PYDL_API int pydl_sbinary_cross_entropy_with_logits(int64_t n, const float *logits,
+                                                    const float *targets, double *loss,
+                                                    float *grad, int n_threads);
+PYDL_API int pydl_dbinary_cross_entropy_with_logits(int64_t n, const double *logits,
+                                                    const double *targets, double *loss,
+                                                    double *grad, int n_threads);
+
+/* Bias over axis 1 of x (n, c, s), s = product of the trailing (spatial)
+ * sizes, 1 for a matrix: y[r, ch, i] = x[r, ch, i] + bias[ch] (y may be x).
+ * Backward: grad_bias[ch] = sum over r and i of grad_y[r, ch, i], summed in
+ * double (rows in order for s == 1; else planes r = 0.. in order, each plane
+ * in four interleaved partial sums). */
+PYDL_API int pydl_sbias_add_fwd(int64_t n, int64_t c, int64_t s, const float *x,
+                                const float *bias, float *y, int n_threads);
+PYDL_API int pydl_dbias_add_fwd(int64_t n, int64_t c, int64_t s, const double *x,
+                                const double *bias, double *y, int n_threads);
+PYDL_API int pydl_sbias_add_bwd(int64_t n, int64_t c, int64_t s, const float *grad_y,
+                                float *grad_bias, int n_threads);
+PYDL_API int pydl_dbias_add_bwd(int64_t n, int64_t c, int64_t s, const double *grad_y,
+                                double *grad_bias, int n_threads);
+
+/* Inverted dropout, 0 <= p < 1: mask[i] = 1 (kept) or 0, y[i] = x[i] * mask[i]
+ * * (1 / (1 - p)) (y may be x).  The stream is counter-based: with
+ * splitmix64(z) the first output of a SplitMix64 generator of state z,
+ * key = splitmix64(seed) and h_i = splitmix64(key + i * 0x9E3779B97F4A7C15)
+ * (output i of the generator of state key), element i is kept iff
+ * (h_i >> 11) >= ceil(p * 2^53).  The mask depends only on (seed, i, p).
+ * Backward: grad_x = grad_y * mask / (1 - p) (grad_x may be grad_y). */
+PYDL_API int pydl_sdropout_fwd(int64_t n, double p, uint64_t seed, const float *x, float *y,
+                               uint8_t *mask, int n_threads);
+PYDL_API int pydl_ddropout_fwd(int64_t n, double p, uint64_t seed, const double *x, double *y,
+                               uint8_t *mask, int n_threads);
+PYDL_API int pydl_sdropout_bwd(int64_t n, double p, const float *grad_y, const uint8_t *mask,
+                               float *grad_x, int n_threads);
+PYDL_API int pydl_ddropout_bwd(int64_t n, double p, const double *grad_y, const uint8_t *mask,
+                               double *grad_x, int n_threads);
+
+/* Batch normalisation over axis 1 of x (n, c, s) (s = H*W, or 1), with
+ * m = n*s elements per channel:
+ *   training != 0: mean_c and var_c = the batch mean and biased variance of
+ *     channel c (two passes, in double); running_mean and running_var (c),
+ *     if not NULL, become (1 - momentum) * running + momentum * batch, with
+ *     the unbiased variance var_c * m / (m - 1) (m >= 2; the caller checks);
+ *   training == 0: mean_c = running_mean[c], var_c = running_var[c].
+ *   y = (x - mean_c) * invstd_c * gamma[c] + beta[c], invstd_c =
+ *   1 / sqrt(var_c + eps); gamma / beta NULL mean 1 / 0.
+ *   save_mean[c] = mean_c and save_invstd[c] = invstd_c.  y may be x.
+ * Backward (training mode), from save_mean and save_invstd:
+ *   xhat = (x - mean_c) * invstd_c
+ *   grad_beta[c]  = sum grad_y,   grad_gamma[c] = sum grad_y * xhat
+ *   grad_x = gamma[c] * invstd_c * (grad_y - grad_beta[c] / m
+ *                                   - xhat * grad_gamma[c] / m)
+ *   Any of grad_x, grad_gamma, grad_beta may be NULL (not computed);
+ *   grad_x may be grad_y or x. */
+PYDL_API int pydl_sbatch_norm_fwd(int64_t n, int64_t c, int64_t s, const float *x,
+                                  const float *gamma, const float *beta, float *running_mean,
+                                  float *running_var, int training, double momentum, double eps,
+                                  float *y, float *save_mean, float *save_invstd, int n_threads);
+PYDL_API int pydl_dbatch_norm_fwd(int64_t n, int64_t c, int64_t s, const double *x,
+                                  const double *gamma, const double *beta, double *running_mean,
+                                  double *running_var, int training, double momentum, double eps,
+                                  double *y, double *save_mean, double *save_invstd,
+                                  int n_threads);
+PYDL_API int pydl_sbatch_norm_bwd(int64_t n, int64_t c, int64_t s, const float *grad_y,
+                                  const float *x, const float *gamma, const float *save_mean,
+                                  const float *save_invstd, float *grad_x, float *grad_gamma,
+                                  float *grad_beta, int n_threads);
+PYDL_API int pydl_dbatch_norm_bwd(int64_t n, int64_t c, int64_t s, const double *grad_y,
+                                  const double *x, const double *gamma, const double *save_mean,
+                                  const double *save_invstd, double *grad_x, double *grad_gamma,
+                                  double *grad_beta, int n_threads);
+
+/* Optimizer steps, in place on n-element buffers, PyTorch's single-tensor
+ * algorithms (torch.optim), in the element type's arithmetic:
+ *
+ * SGD: g = grad + weight_decay * param; if momentum != 0:
+ *   velocity = g on the first step, else momentum * velocity + (1 - dampening) * g,
+ *   and g = g + momentum * velocity (nesterov) or velocity;
+ *   param = param - lr * g.  velocity is not touched (may be NULL) when
+ *   momentum == 0.
+ * Adam (step >= 1 counts this update): if weight_decay != 0, param *= 1 -
+ *   lr * weight_decay (decoupled, AdamW) or g = grad + weight_decay * param;
+ *   exp_avg = lerp(exp_avg, g, 1 - beta1); exp_avg_sq = beta2 * exp_avg_sq +
+ *   (1 - beta2) g^2; param -= lr / (1 - beta1^step) * exp_avg /
+ *   (sqrt(exp_avg_sq) / sqrt(1 - beta2^step) + eps).
+ * RMSprop: g = grad + weight_decay * param; square_avg = alpha * square_avg +
+ *   (1 - alpha) g^2; avg = sqrt(square_avg) + eps; if momentum > 0:
+ *   momentum_buffer = momentum * momentum_buffer + g / avg, param -= lr *
+ *   momentum_buffer; else param -= lr * g / avg (momentum_buffer may then be
+ *   NULL). */
+PYDL_API int pydl_ssgd_update(int64_t n, float *param, const float *grad, float *velocity,
+                              double lr, double momentum, double dampening, int nesterov,
+                              double weight_decay, int first_step, int n_threads);
+PYDL_API int pydl_dsgd_update(int64_t n, double *param, const double *grad, double *velocity,
+                              double lr, double momentum, double dampening, int nesterov,
+                              double weight_decay, int first_step, int n_threads);
+PYDL_API int pydl_sadam_update(int64_t n, float *param, const float *grad, float *exp_avg,
+                               float *exp_avg_sq, int64_t step, double lr, double beta1,
+                               double beta2, double eps, double weight_decay,
+                               int decoupled_weight_decay, int n_threads);
+PYDL_API int pydl_dadam_update(int64_t n, double *param, const double *grad, double *exp_avg,
+                               double *exp_avg_sq, int64_t step, double lr, double beta1,
+                               double beta2, double eps, double weight_decay,
+                               int decoupled_weight_decay, int n_threads);
+PYDL_API int pydl_srmsprop_update(int64_t n, float *param, const float *grad, float *square_avg,
+                                  float *momentum_buffer, double lr, double alpha, double eps,
+                                  double weight_decay, double momentum, int n_threads);
+PYDL_API int pydl_drmsprop_update(int64_t n, double *param, const double *grad,
+                                  double *square_avg, double *momentum_buffer, double lr,
+                                  double alpha, double eps, double weight_decay, double momentum,
+                                  int n_threads);
+
 #ifdef __cplusplus
 }
 #endif

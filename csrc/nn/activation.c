@@ -1,0 +1,52 @@
+/*
+ * activation.c -- ReLU, leaky ReLU, sigmoid and tanh, forward and backward,
+ * for float and double (pydl.h).  The kernels are written once in
+ * activation_impl.h and included here once per element type.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "nn_common.h"
+#include "pydl.h"
+
+/* float */
+#define NN_T float
+#define NN_EXP expf
+#define NN_FABS fabsf
+#define NN_TANH tanhf
+#define ACT_RELU_FWD pydl_srelu_fwd
+#define ACT_RELU_BWD pydl_srelu_bwd
+#define ACT_LEAKY_RELU_FWD pydl_sleaky_relu_fwd
+#define ACT_LEAKY_RELU_BWD pydl_sleaky_relu_bwd
+#define ACT_SIGMOID_FWD pydl_ssigmoid_fwd
+#define ACT_SIGMOID_BWD pydl_ssigmoid_bwd
+#define ACT_TANH_FWD pydl_stanh_fwd
+#define ACT_TANH_BWD pydl_stanh_bwd
+#include "activation_impl.h"
+#undef NN_T
+#undef NN_EXP
+#undef NN_FABS
+#undef NN_TANH
+#undef ACT_RELU_FWD
+#undef ACT_RELU_BWD
+#undef ACT_LEAKY_RELU_FWD
+#undef ACT_LEAKY_RELU_BWD
+#undef ACT_SIGMOID_FWD
+#undef ACT_SIGMOID_BWD
+#undef ACT_TANH_FWD
+#undef ACT_TANH_BWD
+
+/* double */
+#define NN_T double
+#define NN_EXP exp
+#define NN_FABS fabs
+#define NN_TANH tanh
+#define ACT_RELU_FWD pydl_drelu_fwd
+#define ACT_RELU_BWD pydl_drelu_bwd
+#define ACT_LEAKY_RELU_FWD pydl_dleaky_relu_fwd
+#define ACT_LEAKY_RELU_BWD pydl_dleaky_relu_bwd
+#define ACT_SIGMOID_FWD pydl_dsigmoid_fwd
+#define ACT_SIGMOID_BWD pydl_dsigmoid_bwd
+#define ACT_TANH_FWD pydl_dtanh_fwd
+#define ACT_TANH_BWD pydl_dtanh_bwd
+#include "activation_impl.h"

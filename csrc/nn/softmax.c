@@ -1,0 +1,37 @@
+/*
+ * softmax.c -- softmax and log-softmax over the last axis, forward and
+ * backward, for float and double (pydl.h).  The kernels are written once in
+ * softmax_impl.h and included here once per element type.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "nn_common.h"
+#include "pydl.h"
+
+/* float */
+#define NN_T float
+#define NN_EXP expf
+#define SM_ROW_MAX ssoftmax_row_max
+#define SM_SOFTMAX_FWD pydl_ssoftmax_fwd
+#define SM_SOFTMAX_BWD pydl_ssoftmax_bwd
+#define SM_LOG_SOFTMAX_FWD pydl_slog_softmax_fwd
+#define SM_LOG_SOFTMAX_BWD pydl_slog_softmax_bwd
+#include "softmax_impl.h"
+#undef NN_T
+#undef NN_EXP
+#undef SM_ROW_MAX
+#undef SM_SOFTMAX_FWD
+#undef SM_SOFTMAX_BWD
+#undef SM_LOG_SOFTMAX_FWD
+#undef SM_LOG_SOFTMAX_BWD
+
+/* double */
+#define NN_T double
+#define NN_EXP exp
+#define SM_ROW_MAX dsoftmax_row_max
+#define SM_SOFTMAX_FWD pydl_dsoftmax_fwd
+#define SM_SOFTMAX_BWD pydl_dsoftmax_bwd
+#define SM_LOG_SOFTMAX_FWD pydl_dlog_softmax_fwd
+#define SM_LOG_SOFTMAX_BWD pydl_dlog_softmax_bwd
+#include "softmax_impl.h"
