@@ -1,5 +1,5 @@
 # Declarations of the C API in csrc/pydl.h, shared by every Cython module.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t, uint64_t
 
 cdef extern from "pydl.h" nogil:
     ctypedef enum pydl_status:
@@ -86,3 +86,119 @@ cdef extern from "pydl.h" nogil:
                             const float *grad_y, float *grad_x, int n_threads)
     int pydl_davgpool2d_bwd(const pydl_pool2d_params *p, int count_include_pad,
                             const double *grad_y, double *grad_x, int n_threads)
+
+    # Neural-network layer kernels (csrc/nn/)
+    int pydl_srelu_fwd(int64_t n, const float *x, float *y, int n_threads)
+    int pydl_drelu_fwd(int64_t n, const double *x, double *y, int n_threads)
+    int pydl_srelu_bwd(int64_t n, const float *grad_y, const float *y, float *grad_x,
+                       int n_threads)
+    int pydl_drelu_bwd(int64_t n, const double *grad_y, const double *y, double *grad_x,
+                       int n_threads)
+    int pydl_sleaky_relu_fwd(int64_t n, double negative_slope, const float *x, float *y,
+                             int n_threads)
+    int pydl_dleaky_relu_fwd(int64_t n, double negative_slope, const double *x, double *y,
+                             int n_threads)
+    int pydl_sleaky_relu_bwd(int64_t n, double negative_slope, const float *grad_y,
+                             const float *x, float *grad_x, int n_threads)
+    int pydl_dleaky_relu_bwd(int64_t n, double negative_slope, const double *grad_y,
+                             const double *x, double *grad_x, int n_threads)
+    int pydl_ssigmoid_fwd(int64_t n, const float *x, float *y, int n_threads)
+    int pydl_dsigmoid_fwd(int64_t n, const double *x, double *y, int n_threads)
+    int pydl_ssigmoid_bwd(int64_t n, const float *grad_y, const float *y, float *grad_x,
+                          int n_threads)
+    int pydl_dsigmoid_bwd(int64_t n, const double *grad_y, const double *y, double *grad_x,
+                          int n_threads)
+    int pydl_stanh_fwd(int64_t n, const float *x, float *y, int n_threads)
+    int pydl_dtanh_fwd(int64_t n, const double *x, double *y, int n_threads)
+    int pydl_stanh_bwd(int64_t n, const float *grad_y, const float *y, float *grad_x,
+                       int n_threads)
+    int pydl_dtanh_bwd(int64_t n, const double *grad_y, const double *y, double *grad_x,
+                       int n_threads)
+
+    int pydl_ssoftmax_fwd(int64_t rows, int64_t cols, const float *x, float *y, int n_threads)
+    int pydl_dsoftmax_fwd(int64_t rows, int64_t cols, const double *x, double *y, int n_threads)
+    int pydl_ssoftmax_bwd(int64_t rows, int64_t cols, const float *grad_y, const float *y,
+                          float *grad_x, int n_threads)
+    int pydl_dsoftmax_bwd(int64_t rows, int64_t cols, const double *grad_y, const double *y,
+                          double *grad_x, int n_threads)
+    int pydl_slog_softmax_fwd(int64_t rows, int64_t cols, const float *x, float *y,
+                              int n_threads)
+    int pydl_dlog_softmax_fwd(int64_t rows, int64_t cols, const double *x, double *y,
+                              int n_threads)
+    int pydl_slog_softmax_bwd(int64_t rows, int64_t cols, const float *grad_y, const float *y,
+                              float *grad_x, int n_threads)
+    int pydl_dlog_softmax_bwd(int64_t rows, int64_t cols, const double *grad_y,
+                              const double *y, double *grad_x, int n_threads)
+
+    int pydl_ssoftmax_cross_entropy(int64_t n, int64_t c, const float *logits,
+                                    const int64_t *labels, double *loss, float *grad,
+                                    int n_threads)
+    int pydl_dsoftmax_cross_entropy(int64_t n, int64_t c, const double *logits,
+                                    const int64_t *labels, double *loss, double *grad,
+                                    int n_threads)
+    int pydl_smse_loss(int64_t n, const float *pred, const float *target, double *loss,
+                       float *grad, int n_threads)
+    int pydl_dmse_loss(int64_t n, const double *pred, const double *target, double *loss,
+                       double *grad, int n_threads)
+    int pydl_sbinary_cross_entropy_with_logits(int64_t n, const float *logits,
+                                               const float *targets, double *loss, float *grad,
+                                               int n_threads)
+    int pydl_dbinary_cross_entropy_with_logits(int64_t n, const double *logits,
+                                               const double *targets, double *loss,
+                                               double *grad, int n_threads)
+
+    int pydl_sbias_add_fwd(int64_t n, int64_t c, int64_t s, const float *x, const float *bias,
+                           float *y, int n_threads)
+    int pydl_dbias_add_fwd(int64_t n, int64_t c, int64_t s, const double *x,
+                           const double *bias, double *y, int n_threads)
+    int pydl_sbias_add_bwd(int64_t n, int64_t c, int64_t s, const float *grad_y,
+                           float *grad_bias, int n_threads)
+    int pydl_dbias_add_bwd(int64_t n, int64_t c, int64_t s, const double *grad_y,
+                           double *grad_bias, int n_threads)
+
+    int pydl_sdropout_fwd(int64_t n, double p, uint64_t seed, const float *x, float *y,
+                          uint8_t *mask, int n_threads)
+    int pydl_ddropout_fwd(int64_t n, double p, uint64_t seed, const double *x, double *y,
+                          uint8_t *mask, int n_threads)
+    int pydl_sdropout_bwd(int64_t n, double p, const float *grad_y, const uint8_t *mask,
+                          float *grad_x, int n_threads)
+    int pydl_ddropout_bwd(int64_t n, double p, const double *grad_y, const uint8_t *mask,
+                          double *grad_x, int n_threads)
+
+    int pydl_sbatch_norm_fwd(int64_t n, int64_t c, int64_t s, const float *x,
+                             const float *gamma, const float *beta, float *running_mean,
+                             float *running_var, int training, double momentum, double eps,
+                             float *y, float *save_mean, float *save_invstd, int n_threads)
+    int pydl_dbatch_norm_fwd(int64_t n, int64_t c, int64_t s, const double *x,
+                             const double *gamma, const double *beta, double *running_mean,
+                             double *running_var, int training, double momentum, double eps,
+                             double *y, double *save_mean, double *save_invstd, int n_threads)
+    int pydl_sbatch_norm_bwd(int64_t n, int64_t c, int64_t s, const float *grad_y,
+                             const float *x, const float *gamma, const float *save_mean,
+                             const float *save_invstd, float *grad_x, float *grad_gamma,
+                             float *grad_beta, int n_threads)
+    int pydl_dbatch_norm_bwd(int64_t n, int64_t c, int64_t s, const double *grad_y,
+                             const double *x, const double *gamma, const double *save_mean,
+                             const double *save_invstd, double *grad_x, double *grad_gamma,
+                             double *grad_beta, int n_threads)
+
+    int pydl_ssgd_update(int64_t n, float *param, const float *grad, float *velocity,
+                         double lr, double momentum, double dampening, int nesterov,
+                         double weight_decay, int first_step, int n_threads)
+    int pydl_dsgd_update(int64_t n, double *param, const double *grad, double *velocity,
+                         double lr, double momentum, double dampening, int nesterov,
+                         double weight_decay, int first_step, int n_threads)
+    int pydl_sadam_update(int64_t n, float *param, const float *grad, float *exp_avg,
+                          float *exp_avg_sq, int64_t step, double lr, double beta1,
+                          double beta2, double eps, double weight_decay,
+                          int decoupled_weight_decay, int n_threads)
+    int pydl_dadam_update(int64_t n, double *param, const double *grad, double *exp_avg,
+                          double *exp_avg_sq, int64_t step, double lr, double beta1,
+                          double beta2, double eps, double weight_decay,
+                          int decoupled_weight_decay, int n_threads)
+    int pydl_srmsprop_update(int64_t n, float *param, const float *grad, float *square_avg,
+                             float *momentum_buffer, double lr, double alpha, double eps,
+                             double weight_decay, double momentum, int n_threads)
+    int pydl_drmsprop_update(int64_t n, double *param, const double *grad, double *square_avg,
+                             double *momentum_buffer, double lr, double alpha, double eps,
+                             double weight_decay, double momentum, int n_threads)
