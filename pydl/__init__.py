@@ -6,6 +6,7 @@ Kernel path: :func:`get_isa`, :func:`set_isa` (or the PYDL_ISA variable).
 Build and runtime facts: :func:`show_config` (or ``python -m pydl info``).
 """
 from pydl import ops
+from pydl import data, datasets, metrics, model_selection
 from pydl._config import config, show_config
 from pydl._isa import best_isa, get_isa, isa_names, set_isa, supported_isas
 from pydl._threads import get_num_threads, num_threads, set_num_threads
@@ -28,6 +29,10 @@ __all__ = [
     "__version__",
     "get_include",
     "ops",
+    "data",
+    "datasets",
+    "metrics",
+    "model_selection",
     "config",
     "show_config",
     "get_isa",
