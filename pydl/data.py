@@ -277,7 +277,7 @@ def find_missing(x) -> np.ndarray:
     """
     x = _as_array(x, "find_missing")
     if x.dtype.kind == "f":
-        return ~np.isfinite(x)
+        return np.asarray(~np.isfinite(x))
     return np.zeros(x.shape, dtype=bool)
 
 
@@ -303,7 +303,7 @@ def drop_missing(x, y=None):
     x = _as_array(x, func, "x", min_ndim=1)
     arrays, names = [x], ["x"]
     if y is not None:
-        y = _as_array(y, func, "y", min_ndim=1)
+        y = _as_array(y, func, "y", min_ndim=1, kinds="biufUS")
         arrays.append(y)
         names.append("y")
     n = _num_samples(arrays, func, names)

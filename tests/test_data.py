@@ -69,6 +69,10 @@ def test_drop_missing_nd_and_memmap(memmap_of):
     got = drop_missing(memmap_of(x))
     assert type(got) is np.ndarray and got.shape == (4, 2, 3)
     assert drop_missing(np.empty((0, 3))).shape == (0, 3)
+    xs, ys = drop_missing(np.array([1.0, np.nan, 2.0]), np.array(["a", "b", "c"]))
+    assert ys.tolist() == ["a", "c"] and xs.tolist() == [1.0, 2.0]
+    mask = find_missing(memmap_of(x))
+    assert type(mask) is np.ndarray and mask.sum() == 1
 
 
 @pytest.mark.parametrize("strategy, expected", [("mean", [2.0, 15.0]), ("median", [1.0, 15.0]),
@@ -459,10 +463,11 @@ def test_random_shift_matches_per_sample_reference(rng, mode):
         ref = padded[:, m - dy[n]:m - dy[n] + 5, m - dx[n]:m - dx[n] + 7]
         np.testing.assert_array_equal(out[n], ref)
     if mode == "constant":  # out[i, j] = x[i - dy, j - dx]
-        n = int(np.argmax((dy > 0) & (dx > 0))) if np.any((dy > 0) & (dx > 0)) else None
-        if n is not None:
-            np.testing.assert_array_equal(out[n, :, dy[n]:, dx[n]:], x[n, :, :5 - dy[n], :7 - dx[n]])
-            assert np.all(out[n, :, :dy[n]] == 0)
+        both = np.flatnonzero((dy > 0) & (dx > 0))
+        assert both.size  # seed 11 gives such a sample
+        n, a, b = both[0], dy[both[0]], dx[both[0]]
+        np.testing.assert_array_equal(out[n, :, a:, b:], x[n, :, :5 - a, :7 - b])
+        assert np.all(out[n, :, :a] == 0) and np.all(out[n, :, :, :b] == 0)
 
 
 def test_random_shift_options(rng, memmap_of):
