@@ -6,7 +6,11 @@ Kernel path: :func:`get_isa`, :func:`set_isa` (or the PYDL_ISA variable).
 Build and runtime facts: :func:`show_config` (or ``python -m pydl info``).
 """
 from pydl import ops
+from pydl import callbacks, layers, losses, optimizers
 from pydl import data, datasets, metrics, model_selection
+from pydl._random import seed
+from pydl._serialize import load_model
+from pydl.model import History, Sequential
 from pydl._config import config, show_config
 from pydl._isa import best_isa, get_isa, isa_names, set_isa, supported_isas
 from pydl._threads import get_num_threads, num_threads, set_num_threads
@@ -27,6 +31,14 @@ def get_include() -> str:
 
 __all__ = [
     "__version__",
+    "Sequential",
+    "History",
+    "load_model",
+    "seed",
+    "layers",
+    "losses",
+    "optimizers",
+    "callbacks",
     "get_include",
     "ops",
     "data",

@@ -18,6 +18,7 @@ def max_pool2d(
     return_indices: bool = ...,
     *,
     out: Optional[_Array] = ...,
+    indices_out: Optional[npt.NDArray[np.int64]] = ...,
 ) -> Union[_Array, Tuple[_Array, npt.NDArray[np.int64]]]: ...
 def max_pool2d_backward(
     grad_y: _Array,

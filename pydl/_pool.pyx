@@ -40,7 +40,7 @@ def _input_shape(input_shape, str fn):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, out=None):
+               return_indices=False, *, out=None, indices_out=None):
     """2-D max pooling, NCHW, as torch.nn.functional.max_pool2d.
 
     Padding counts as -inf; a NaN in a window gives NaN; ties go to the first
@@ -64,6 +64,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         chosen element in its input plane, as PyTorch does.
     out : ndarray of shape (N, C, out_h, out_w), optional
         C-contiguous array of x's dtype to write y into.
+    indices_out : ndarray of shape (N, C, out_h, out_w), int64, optional
+        C-contiguous array to write the indices into (needs
+        return_indices=True); reusing one avoids the page faults of a fresh
+        int64 array on every call.
 
     Returns
     -------
@@ -74,7 +78,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     g = pool_geometry(fn, X.shape, kernel_size, stride, padding, dilation, ceil_mode)
     shape = (g["n"], g["c"], g["out_h"], g["out_w"])
     cdef cnp.ndarray Y = output_array(out, fn, shape, X.dtype, (("x", X),))
-    I = np.empty(shape, dtype=np.int64) if return_indices else None
+    if indices_out is not None and not return_indices:
+        raise ValueError(f"{fn}: indices_out was given but return_indices=False; pass "
+                         f"return_indices=True or drop indices_out")
+    I = (output_array(indices_out, fn, shape, np.dtype(np.int64), (("x", X), ("out", Y)))
+         if return_indices else None)
     cdef pydl_pool2d_params p = _params(g)
     cdef cnp.ndarray cx = X
     cdef void *px = cnp.PyArray_DATA(cx)
