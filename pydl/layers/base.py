@@ -122,6 +122,9 @@ class Layer:
             raise ValueError(f"{self.name}: expected input of shape {what}, got an array of "
                              f"shape {x.shape}")
         dt = self.dtype
+        if not self.params and not self.state and x.dtype in _FLOAT_DTYPES:
+            dt = x.dtype  # a layer without arrays computes in its input's float dtype
+        self._io_dtype = dt
         if x.dtype != dt or not x.flags.c_contiguous:
             if x.dtype.kind not in "fiub":
                 raise TypeError(f"{self.name}: expected a numeric array, got dtype {x.dtype}")
@@ -133,8 +136,9 @@ class Layer:
         if g.shape != tuple(shape):
             raise ValueError(f"{self.name}: grad_out has shape {g.shape}, expected {tuple(shape)} "
                              f"(the shape of this layer's last forward output)")
-        if g.dtype != self.dtype or not g.flags.c_contiguous:
-            g = np.ascontiguousarray(g, dtype=self.dtype)
+        dt = self.dtype if (self.params or self.state) else getattr(self, "_io_dtype", self.dtype)
+        if g.dtype != dt or not g.flags.c_contiguous:
+            g = np.ascontiguousarray(g, dtype=dt)
         return g
 
     def _saved(self, attr: str) -> Any:
