@@ -206,3 +206,70 @@ def finite_diff_grad(f, x, eps: float = 1e-6) -> np.ndarray:
 SERIAL_BUILD = pydl._core.openmp_version() == 0
 needs_openmp = pytest.mark.skipif(SERIAL_BUILD, reason="serial build (no OpenMP): thread "
                                                        "control is a no-op")
+
+
+# --------------------------------------------------------------------------
+# Layers
+# --------------------------------------------------------------------------
+def check_layer_gradients(layers, input_shape: Sequence[int], rng: np.random.Generator, *,
+                          batch: int = 2, rtol: float = 1e-5, atol: float = 1e-6,
+                          eps: float = 1e-6, dropout_seed: int = 12345):
+    """Check a small network's backward pass against central finite differences.
+
+    ``layers`` (the layer under test in the middle, e.g. ``[Conv2D, layer,
+    Flatten, Dense]``) become a float64 ``pydl.Sequential`` whose first
+    layer also returns its input gradient.  With the scalar ``L = sum(out *
+    W)`` for a random projection ``W``, the analytic dL/dx and every layer's
+    every parameter gradient (one forward with training=True, one backward)
+    are compared with ``finite_diff_grad``.  Every Dropout layer's generator
+    is re-seeded before each forward, so all evaluations share one mask.
+    Keep the network tiny: each parameter array and the input cost
+    2 * size forward passes.  Returns the model.
+    """
+    from pydl.layers import Dropout
+
+    model = pydl.Sequential(list(layers)).astype(np.float64)
+    model.layers[0].needs_input_grad = True
+    model.build(tuple(input_shape))
+    x = rng.uniform(-1.0, 1.0, size=(batch,) + tuple(input_shape))
+    w = rng.uniform(-1.0, 1.0, size=(batch,) + model.output_shapes[-1])
+
+    def reseed() -> None:
+        for layer in model.layers:
+            if isinstance(layer, Dropout):
+                layer._rng = np.random.default_rng(dropout_seed)
+
+    def loss(xx) -> float:
+        reseed()
+        out = model.forward(xx, training=True)
+        assert out.dtype == np.float64, f"output dtype {out.dtype} in a float64 network"
+        return float(np.sum(out * w))
+
+    reseed()
+    model.forward(x, training=True)
+    gx = model.backward(w.copy())
+    assert gx is not None, "layers[0].needs_input_grad is True but backward returned None"
+    gx = np.array(gx, dtype=np.float64)
+    grads = [{k: np.array(g, copy=True) for k, g in layer.grads.items()}
+             for layer in model.layers]
+
+    def compare(got, num, what):
+        assert got.shape == num.shape, f"{what}: gradient shape {got.shape}, expected {num.shape}"
+        scale = max(1.0, _absmax(num))
+        np.testing.assert_allclose(got, num, rtol=rtol, atol=atol * scale,
+                                   err_msg=f"{what} differs from finite differences")
+
+    compare(gx, finite_diff_grad(loss, x, eps), "input gradient")
+    for i, layer in enumerate(model.layers):
+        assert sorted(layer.grads) == sorted(layer.params), f"layer {i}: grads keys != params keys"
+        for name, p in layer.params.items():
+            orig = p.copy()
+
+            def f(v, p=p):
+                p[...] = v
+                return loss(x)
+
+            num = finite_diff_grad(f, orig, eps)
+            p[...] = orig
+            compare(grads[i][name], num, f"layer {i} ({layer!r}) parameter {name!r}")
+    return model
