@@ -84,8 +84,8 @@ class MSE(Loss):
         if y.shape[1:] != tuple(output_shape):
             if y.ndim == 1 and tuple(output_shape) == (1,):
                 return y.reshape(-1, 1)
-            raise ValueError(f"MSE: targets have per-sample shape {y.shape[1:]} but the model "
-                             f"outputs {tuple(output_shape)}")
+            raise ValueError(f"{type(self).__name__}: targets have per-sample shape {y.shape[1:]} "
+                             f"but the model outputs {tuple(output_shape)}")
         return y
 
     def __call__(self, output, target):
