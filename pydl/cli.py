@@ -1,4 +1,4 @@
-"""The `pydl` command line: `pydl info`, `pydl bench ...`."""
+"""The `pydl` command line: `pydl train`, `pydl info`, `pydl bench ...`."""
 from __future__ import annotations
 
 import argparse
@@ -28,11 +28,28 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return run(args.suite, threads=threads, quick=args.quick, repeat=args.repeat)
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pydl import train
+
+    return train.main(args, args.parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pydl", description="pydl: fast deep-learning kernels for the CPU")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+
+    train = sub.add_parser("train", help="train a model on the bundled digits (or Fashion-MNIST) "
+                                         "and report test accuracy, precision/recall/F1, "
+                                         "the confusion matrix and speed",
+                           description="Train a small CNN (or LeNet-5, or an MLP) and evaluate "
+                                       "it: one stratified train/test split, or K-fold "
+                                       "cross-validation with --cv K.")
+    from pydl.train import add_arguments
+
+    add_arguments(train)
+    train.set_defaults(func=_cmd_train, parser=train)
 
     info = sub.add_parser("info", help="print version, compiler, OpenMP, CPU features, "
                                        "kernel path and threads")
