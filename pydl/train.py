@@ -510,3 +510,9 @@ def main(args, parser) -> int:
     except KeyboardInterrupt:
         print("pydl train: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `pydl train | head`: stop quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141
