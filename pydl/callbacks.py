@@ -53,7 +53,8 @@ def as_callback(cb: Any) -> Callback:
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for
-    ``patience`` epochs.
+    ``patience`` epochs in a row (Keras' rule: with patience=2, the second
+    epoch without improvement is the last one).
 
     Parameters
     ----------
@@ -102,7 +103,7 @@ class EarlyStopping(Callback):
                 self._best_weights = model.get_weights()
         else:
             self.wait += 1
-            if self.wait > self.patience:
+            if self.wait >= self.patience:
                 self.stopped_epoch = epoch
                 model.stop_training = True
 
