@@ -266,6 +266,14 @@ CONFIGS = {
     "padding_beyond_kernel": ((1, 2, 3, 3), (2, 2, 2, 2), 1, 3, 1, 1),
     "kernel_fills_padded_input": ((1, 2, 3, 4), (2, 2, 5, 6), 1, 1, 1, 1),
     "stride_beyond_kernel": ((1, 2, 9, 9), (3, 2, 2, 2), 3, 0, 1, 1),
+    # float32 layers with few channels per group take the direct kernels
+    # (csrc/conv/conv_direct.c): the data gradient too once C/groups >= 8
+    "direct_lenet2_like": ((3, 9, 12, 12), (10, 9, 5, 5), 1, 0, 1, 1),
+    "direct_pad2_dil2": ((2, 8, 11, 13), (6, 8, 3, 3), 1, 2, 2, 1),
+    "direct_groups2_C16": ((2, 16, 9, 10), (12, 8, 3, 3), 1, 1, 1, 2),
+    "direct_wide_rows": ((2, 8, 5, 40), (9, 8, 3, 5), 1, (1, 2), 1, 1),
+    "direct_stride_h2": ((2, 8, 11, 9), (5, 8, 3, 3), (2, 1), 1, 1, 1),
+    "direct_asym_pad": ((1, 8, 7, 9), (3, 8, 3, 4), 1, ((2, 0), (1, 3)), 1, 1),
 }
 
 
@@ -566,7 +574,9 @@ def test_concurrent_calls_from_python_threads(rng):
 # Every kernel path agrees with the reference
 # --------------------------------------------------------------------------
 DISPATCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_asym", "same_k4_even_s2", "dil3_k3_pad1",
-                    "groups2_K4_C6", "depthwise_x2_s2", "C7_K5", "k7_s2_pad3"]
+                    "groups2_K4_C6", "depthwise_x2_s2", "C7_K5", "k7_s2_pad3",
+                    "direct_lenet2_like", "direct_pad2_dil2", "direct_groups2_C16",
+                    "direct_wide_rows", "direct_asym_pad"]
 
 
 @pytest.mark.parametrize("isa_name", pydl.isa_names())
@@ -607,6 +617,8 @@ THREAD_CASES = {
     "N1_C16_K32_32x32": ((1, 16, 32, 32), (32, 16, 3, 3), dict(padding=1)),
     "N6_groups2_s2": ((6, 8, 21, 19), (12, 4, 3, 3), dict(stride=2, padding="same", groups=2)),
     "N9_pointwise": ((9, 8, 12, 12), (16, 8, 1, 1), dict()),
+    "N5_direct": ((5, 8, 10, 10), (6, 8, 5, 5), dict(padding=2)),
+    "N1_direct_by_block": ((1, 8, 12, 12), (20, 8, 3, 3), dict(padding=1)),
 }
 
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conv_direct.h"
 #include "parallel.h"
 #include "pydl.h"
 #include "workspace.h"
@@ -94,9 +95,10 @@ static int conv_by_image(int64_t items, int nt)
 #define CONV_EACH_IMAGE sconv_each_image
 #define CONV_BWD_DATA_IMAGE sconv_bwd_data_image
 #define CONV_WEIGHT_CHUNK sconv_weight_chunk
-#define CONV_FWD pydl_sconv2d_fwd
-#define CONV_BWD_DATA pydl_sconv2d_bwd_data
-#define CONV_BWD_WEIGHT pydl_sconv2d_bwd_weight
+#define CONV_BWD_BIAS sconv_bwd_bias
+#define CONV_FWD sconv_fwd_im2col
+#define CONV_BWD_DATA sconv_bwd_data_im2col
+#define CONV_BWD_WEIGHT sconv_bwd_weight_im2col
 #include "conv2d_impl.h"
 #undef CONV_T
 #undef CONV_GEMM
@@ -107,6 +109,7 @@ static int conv_by_image(int64_t items, int nt)
 #undef CONV_EACH_IMAGE
 #undef CONV_BWD_DATA_IMAGE
 #undef CONV_WEIGHT_CHUNK
+#undef CONV_BWD_BIAS
 #undef CONV_FWD
 #undef CONV_BWD_DATA
 #undef CONV_BWD_WEIGHT
@@ -121,7 +124,58 @@ static int conv_by_image(int64_t items, int nt)
 #define CONV_EACH_IMAGE dconv_each_image
 #define CONV_BWD_DATA_IMAGE dconv_bwd_data_image
 #define CONV_WEIGHT_CHUNK dconv_weight_chunk
-#define CONV_FWD pydl_dconv2d_fwd
-#define CONV_BWD_DATA pydl_dconv2d_bwd_data
-#define CONV_BWD_WEIGHT pydl_dconv2d_bwd_weight
+#define CONV_BWD_BIAS dconv_bwd_bias
+#define CONV_FWD dconv_fwd_im2col
+#define CONV_BWD_DATA dconv_bwd_data_im2col
+#define CONV_BWD_WEIGHT dconv_bwd_weight_im2col
 #include "conv2d_impl.h"
+
+/* Public entry points: float layers with few channels per group take the
+ * direct kernels (conv_direct.c), everything else im2col + GEMM.  The
+ * choice depends only on the shapes, never on the thread count. */
+int pydl_sconv2d_fwd(const pydl_conv2d_params *p, const float *x, const float *w,
+                     const float *bias, float *y, int n_threads)
+{
+    if (pydl_cd_takes_fwd(p)) {
+        return pydl_cd_fwd(p, x, w, bias, y, conv_threads(n_threads));
+    }
+    return sconv_fwd_im2col(p, x, w, bias, y, n_threads);
+}
+
+int pydl_sconv2d_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
+                          float *grad_x, int n_threads)
+{
+    if (pydl_cd_takes_bwd_data(p)) {
+        return pydl_cd_bwd_data(p, grad_y, w, grad_x, conv_threads(n_threads));
+    }
+    return sconv_bwd_data_im2col(p, grad_y, w, grad_x, n_threads);
+}
+
+int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
+                            float *grad_w, float *grad_bias, int n_threads)
+{
+    if (pydl_cd_takes_bwd_weight(p)) {
+        const int status = pydl_cd_bwd_weight(p, grad_y, x, grad_w, conv_threads(n_threads));
+        sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
+        return status;
+    }
+    return sconv_bwd_weight_im2col(p, grad_y, x, grad_w, grad_bias, n_threads);
+}
+
+int pydl_dconv2d_fwd(const pydl_conv2d_params *p, const double *x, const double *w,
+                     const double *bias, double *y, int n_threads)
+{
+    return dconv_fwd_im2col(p, x, w, bias, y, n_threads);
+}
+
+int pydl_dconv2d_bwd_data(const pydl_conv2d_params *p, const double *grad_y, const double *w,
+                          double *grad_x, int n_threads)
+{
+    return dconv_bwd_data_im2col(p, grad_y, w, grad_x, n_threads);
+}
+
+int pydl_dconv2d_bwd_weight(const pydl_conv2d_params *p, const double *grad_y,
+                            const double *x, double *grad_w, double *grad_bias, int n_threads)
+{
+    return dconv_bwd_weight_im2col(p, grad_y, x, grad_w, grad_bias, n_threads);
+}

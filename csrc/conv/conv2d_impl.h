@@ -8,8 +8,10 @@
  *   CONV_GEMM       pydl_sgemm_strided or pydl_dgemm_strided
  *   CONV_IM2COL, CONV_COL2IM, CONV_FWD_IMAGE, CONV_FWD_IMAGES, CONV_BWD_DATA_IMAGE,
  *   CONV_EACH_IMAGE,
- *   CONV_WEIGHT_CHUNK            names of this file's static functions
- *   CONV_FWD, CONV_BWD_DATA, CONV_BWD_WEIGHT   the public entry points
+ *   CONV_WEIGHT_CHUNK, CONV_BWD_BIAS,
+ *   CONV_FWD, CONV_BWD_DATA, CONV_BWD_WEIGHT   names of this file's static
+ *                   functions (conv2d.c wraps the last three in the public
+ *                   entry points)
  */
 
 /* The columns [q0, q1) (output positions q = oh*out_w + ow) of one image
@@ -270,7 +272,7 @@ static int CONV_EACH_IMAGE(const pydl_conv2d_params *p,
     return status;
 }
 
-int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, const CONV_T *bias,
+static int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, const CONV_T *bias,
              CONV_T *y, int n_threads)
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
@@ -322,7 +324,7 @@ int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, cons
     return CONV_EACH_IMAGE(p, CONV_FWD_IMAGE, x, x_image, w, bias, y, y_image, nt);
 }
 
-int CONV_BWD_DATA(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_T *w,
+static int CONV_BWD_DATA(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_T *w,
                   CONV_T *grad_x, int n_threads)
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
@@ -330,7 +332,29 @@ int CONV_BWD_DATA(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_
                            conv_threads(n_threads));
 }
 
-int CONV_BWD_WEIGHT(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_T *x,
+/* grad_bias[k] = sum over n and positions, in that order, in double
+ * (nothing when grad_bias is NULL). */
+static void CONV_BWD_BIAS(const pydl_conv2d_params *p, const CONV_T *grad_y, CONV_T *grad_bias,
+                          int nt)
+{
+    const int64_t hwo = p->out_h * p->out_w;
+    if (grad_bias == NULL) {
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt) if (p->n * p->k * hwo > 65536)
+    for (int64_t k = 0; k < p->k; k++) {
+        double acc = 0;
+        for (int64_t n = 0; n < p->n; n++) {
+            const CONV_T *plane = grad_y + (n * p->k + k) * hwo;
+            for (int64_t i = 0; i < hwo; i++) {
+                acc += plane[i];
+            }
+        }
+        grad_bias[k] = (CONV_T)acc;
+    }
+}
+
+static int CONV_BWD_WEIGHT(const pydl_conv2d_params *p, const CONV_T *grad_y, const CONV_T *x,
                     CONV_T *grad_w, CONV_T *grad_bias, int n_threads)
 {
     const int64_t w_size = p->k * (p->c / p->groups) * p->r * p->s;
@@ -391,19 +415,6 @@ int CONV_BWD_WEIGHT(const pydl_conv2d_params *p, const CONV_T *grad_y, const CON
             }
         }
     }
-    if (grad_bias != NULL) {
-        /* grad_bias[k] = sum over n and positions, in that order, in double. */
-#pragma omp parallel for schedule(static) num_threads(nt) if (p->n * p->k * hwo > 65536)
-        for (int64_t k = 0; k < p->k; k++) {
-            double acc = 0;
-            for (int64_t n = 0; n < p->n; n++) {
-                const CONV_T *plane = grad_y + (n * p->k + k) * hwo;
-                for (int64_t i = 0; i < hwo; i++) {
-                    acc += plane[i];
-                }
-            }
-            grad_bias[k] = (CONV_T)acc;
-        }
-    }
+    CONV_BWD_BIAS(p, grad_y, grad_bias, nt);
     return status;
 }

@@ -1,0 +1,302 @@
+/*
+ * conv_direct.c -- the framework of the direct float convolution
+ * (contract and kernels: conv_direct.h): which layers take it, padded
+ * copies, weight packing, threads.
+ *
+ * Thread ownership: forward and data gradient, thread t owns whole images
+ * (its padded copies and its outputs), or with fewer images than threads,
+ * whole (image, group, block of output channels) items; weight gradient, thread t owns
+ * whole chunks of images (their padded copies and their partial sums), and
+ * the chunk sums are added in chunk order afterwards.  Chunks depend only
+ * on N, so results do not depend on the thread count.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "conv_direct.h"
+#include "workspace.h"
+
+/* Channels per group (outputs) and taps the direct kernels are meant for:
+ * beyond these, im2col + GEMM is faster. */
+#define PYDL_CD_MAX_OUT_CHANNELS 32
+#define PYDL_CD_MAX_TAPS 1024
+/* Fixed number of image chunks of the weight gradient (as im2col's). */
+#define PYDL_CD_WEIGHT_CHUNKS 8
+/* Padded copies per thread stay below this. */
+#define PYDL_CD_MAX_PAD_BYTES ((int64_t)8 << 20)
+
+static const pydl_cd_kernels *cd_kernels(void)
+{
+#ifdef PYDL_HAVE_X86_KERNELS
+    switch (pydl_isa_get()) {
+    case PYDL_ISA_AVX512:
+        return &pydl_cd_kernels_avx512;
+    case PYDL_ISA_AVX2:
+        return &pydl_cd_kernels_avx2;
+    default:
+        break;
+    }
+#endif
+    return &pydl_cd_kernels_ref;
+}
+
+static int64_t round_up(int64_t x, int64_t m)
+{
+    return (x + m - 1) / m * m;
+}
+
+/* Vectors per forward register block for rows of out_w outputs. */
+static int cd_nv(const pydl_cd_kernels *kr, int64_t out_w)
+{
+    const int64_t nv = (out_w + kr->v - 1) / kr->v;
+    return nv < kr->nv_max ? (int)nv : kr->nv_max;
+}
+
+/* Geometry of a forward pass of cin-channel planes with the given kernel,
+ * row stride and output size. */
+static pydl_cd_geom cd_geom(const pydl_cd_kernels *kr, int64_t cin, const pydl_conv2d_params *p,
+                            int64_t sh, int64_t out_h, int64_t out_w)
+{
+    pydl_cd_geom g;
+    g.cin = cin;
+    g.r = p->r;
+    g.s = p->s;
+    g.sh = sh;
+    g.dh = p->dil_h;
+    g.dw = p->dil_w;
+    g.out_h = out_h;
+    g.out_w = out_w;
+    g.owp = round_up(out_w, kr->v);
+    g.ph = (out_h - 1) * sh + (p->r - 1) * p->dil_h + 1;
+    const int64_t cols = round_up(out_w, (int64_t)cd_nv(kr, out_w) * kr->v);
+    g.pw = (cols > g.owp ? cols : g.owp) + (p->s - 1) * p->dil_w;
+    return g;
+}
+
+static int cd_shapes_ok(const pydl_conv2d_params *p, int64_t out_channels, int64_t taps,
+                        int64_t planes)
+{
+    const pydl_cd_kernels *kr = cd_kernels();
+    const pydl_cd_geom g = cd_geom(kr, 1, p, p->stride_h, p->out_h, p->out_w);
+    return p->n > 0 && p->out_h > 0 && p->out_w > 0 && out_channels <= PYDL_CD_MAX_OUT_CHANNELS &&
+           taps <= PYDL_CD_MAX_TAPS &&
+           planes * (g.ph + p->h) * (g.pw + p->w) * (int64_t)sizeof(float) <= PYDL_CD_MAX_PAD_BYTES;
+}
+
+int pydl_cd_takes_fwd(const pydl_conv2d_params *p)
+{
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
+    return p->stride_w == 1 && cd_shapes_ok(p, kg, cg * p->r * p->s, p->c);
+}
+
+int pydl_cd_takes_bwd_data(const pydl_conv2d_params *p)
+{
+    /* The data gradient is a stride-1 forward pass over grad_y padded by
+     * the kernel extent minus the padding, which must not be negative. */
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
+    /* Its outputs are the input channels, in register blocks of KB: fewer
+     * than KB of them per group would leave most lanes idle. */
+    return cg >= cd_kernels()->kb && p->stride_h == 1 && p->stride_w == 1 &&
+           p->pad_top <= (p->r - 1) * p->dil_h &&
+           p->pad_left <= (p->s - 1) * p->dil_w && cd_shapes_ok(p, cg, kg * p->r * p->s, p->k);
+}
+
+int pydl_cd_takes_bwd_weight(const pydl_conv2d_params *p)
+{
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
+    return p->stride_w == 1 && p->s <= PYDL_CD_SMAX &&
+           cd_shapes_ok(p, kg, cg * p->r * p->s, (p->c + p->k) * PYDL_CD_WEIGHT_CHUNKS);
+}
+
+/* dst (ph x pw, zero-filled) with src (h x w) placed at (top, left);
+ * parts of src outside dst are dropped. */
+static void cd_pad_plane(const float *src, int64_t h, int64_t w, int64_t top, int64_t left,
+                         float *dst, int64_t ph, int64_t pw)
+{
+    const int64_t j0 = left > 0 ? left : 0;
+    const int64_t j1 = left + w < pw ? left + w : pw;
+    for (int64_t i = 0; i < ph; i++) {
+        float *row = dst + i * pw;
+        const int64_t ih = i - top;
+        if (ih < 0 || ih >= h || j1 <= j0) {
+            memset(row, 0, (size_t)pw * sizeof(float));
+            continue;
+        }
+        memset(row, 0, (size_t)j0 * sizeof(float));
+        memcpy(row + j0, src + ih * w + (j0 - left), (size_t)(j1 - j0) * sizeof(float));
+        memset(row + j1, 0, (size_t)(pw - j1) * sizeof(float));
+    }
+}
+
+/* The forward framework shared by the forward pass and the data gradient:
+ * images of `planes` channels (in groups of g->cin) at `in` (in_h x in_w
+ * each, placed at (top, left) in the padded planes), packed weights wp
+ * (per group, per block of KB outputs: g->cin*R*S taps of KB weights),
+ * outputs of `outs` channels per group into `out`. */
+static int cd_forward(const pydl_cd_kernels *kr, const pydl_cd_geom *g, int64_t n_images,
+                      int64_t groups, const float *in, int64_t in_h, int64_t in_w, int64_t top,
+                      int64_t left, const float *wp, int64_t outs, const float *bias, float *out,
+                      int nt)
+{
+    const int64_t planes = groups * g->cin, plane = g->ph * g->pw;
+    const int64_t kblocks = (outs + kr->kb - 1) / kr->kb, taps = g->cin * g->r * g->s;
+    const int64_t out_plane = g->out_h * g->out_w;
+    const int nv = cd_nv(kr, g->out_w);
+    /* Work items: whole images when there are enough for every thread,
+     * else (image, group, block of outputs), each padding its own planes. */
+    const int64_t per_image = n_images >= nt ? 1 : groups * kblocks;
+    const int64_t items = n_images * per_image;
+    int status = PYDL_OK;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && items > 1)
+    for (int64_t it = 0; it < items; it++) {
+        const int64_t n = it / per_image;
+        const int64_t first = per_image == 1 ? 0 : it % per_image;
+        const int64_t last = per_image == 1 ? groups * kblocks : first + 1;
+        const int64_t p0 = per_image == 1 ? 0 : first / kblocks * g->cin;
+        const int64_t p1 = per_image == 1 ? planes : p0 + g->cin;
+        float *xp = pydl_workspace(PYDL_WS_CONV_COL, (size_t)(planes * plane) * sizeof(float));
+        if (xp == NULL) {
+#pragma omp atomic write
+            status = PYDL_ERR_NOMEM;
+            continue;
+        }
+        for (int64_t c = p0; c < p1; c++) {
+            cd_pad_plane(in + (n * planes + c) * in_h * in_w, in_h, in_w, top, left,
+                         xp + c * plane, g->ph, g->pw);
+        }
+        for (int64_t blk = first; blk < last; blk++) {
+            const int64_t gi = blk / kblocks, kb = blk % kblocks;
+            const int64_t k0 = gi * outs + kb * kr->kb;
+            const int64_t nk = outs - kb * kr->kb < kr->kb ? outs - kb * kr->kb : kr->kb;
+            kr->fwd_block(g, nv, xp + gi * g->cin * plane,
+                          wp + (gi * kblocks + kb) * taps * kr->kb,
+                          bias != NULL ? bias + k0 : NULL, nk,
+                          out + (n * groups * outs + k0) * out_plane, out_plane);
+        }
+    }
+    return status;
+}
+
+int pydl_cd_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
+                float *y, int nt)
+{
+    const pydl_cd_kernels *kr = cd_kernels();
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
+    const int64_t taps = cg * rs, kblocks = (kg + kr->kb - 1) / kr->kb;
+    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, p->out_h, p->out_w);
+    float *wp = pydl_workspace(PYDL_WS_CONV_OUT,
+                               (size_t)(p->groups * kblocks * taps * kr->kb) * sizeof(float));
+    if (wp == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    /* wp[gi][kb][tap][j] = w[gi*kg + kb*KB + j][tap] (0 past kg). */
+    for (int64_t gi = 0; gi < p->groups; gi++) {
+        for (int64_t kb = 0; kb < kblocks; kb++) {
+            float *blk = wp + (gi * kblocks + kb) * taps * kr->kb;
+            for (int64_t t = 0; t < taps; t++) {
+                for (int64_t j = 0; j < kr->kb; j++) {
+                    const int64_t k = kb * kr->kb + j;
+                    blk[t * kr->kb + j] = k < kg ? w[(gi * kg + k) * taps + t] : 0.0f;
+                }
+            }
+        }
+    }
+    return cd_forward(kr, &g, p->n, p->groups, x, p->h, p->w, p->pad_top, p->pad_left, wp, kg,
+                      bias, y, nt);
+}
+
+int pydl_cd_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
+                     float *grad_x, int nt)
+{
+    /* grad_x[c][ih][iw] = sum over k, r, s of grad_y[k][ih + pt - r*dh][iw + pl - s*dw]
+     * * w[k][c][r][s]: a stride-1 forward pass over grad_y padded by
+     * (R-1)*dh - pt on top and (S-1)*dw - pl on the left, with the weights
+     * flipped and input and output channels swapped. */
+    const pydl_cd_kernels *kr = cd_kernels();
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
+    const int64_t taps = kg * rs, cblocks = (cg + kr->kb - 1) / kr->kb;
+    const pydl_cd_geom g = cd_geom(kr, kg, p, 1, p->h, p->w);
+    float *wp = pydl_workspace(PYDL_WS_CONV_OUT,
+                               (size_t)(p->groups * cblocks * taps * kr->kb) * sizeof(float));
+    if (wp == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    /* wp[gi][cb][(k*R + r)*S + s][j] = w[gi*kg + k][cb*KB + j][R-1-r][S-1-s]. */
+    for (int64_t gi = 0; gi < p->groups; gi++) {
+        for (int64_t cb = 0; cb < cblocks; cb++) {
+            float *blk = wp + (gi * cblocks + cb) * taps * kr->kb;
+            for (int64_t k = 0; k < kg; k++) {
+                for (int64_t t = 0; t < rs; t++) {
+                    for (int64_t j = 0; j < kr->kb; j++) {
+                        const int64_t c = cb * kr->kb + j;
+                        blk[(k * rs + t) * kr->kb + j] =
+                            c < cg ? w[((gi * kg + k) * cg + c) * rs + (rs - 1 - t)] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+    return cd_forward(kr, &g, p->n, p->groups, grad_y, p->out_h, p->out_w,
+                      (p->r - 1) * p->dil_h - p->pad_top, (p->s - 1) * p->dil_w - p->pad_left,
+                      wp, cg, NULL, grad_x, nt);
+}
+
+int pydl_cd_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
+                       float *grad_w, int nt)
+{
+    const pydl_cd_kernels *kr = cd_kernels();
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
+    const int64_t w_size = p->k * cg * rs;
+    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, p->out_h, p->out_w);
+    const int64_t plane = g.ph * g.pw, x_image = p->c * plane;
+    const int64_t gy_plane = p->out_h * g.owp, gy_image = p->k * gy_plane;
+    const int64_t chunks = p->n < PYDL_CD_WEIGHT_CHUNKS ? p->n : PYDL_CD_WEIGHT_CHUNKS;
+    float *parts = pydl_workspace(PYDL_WS_CONV_PARTS, (size_t)(chunks * w_size) * sizeof(float));
+    if (parts == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    int status = PYDL_OK;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && chunks > 1)
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        const int64_t n0 = p->n * ch / chunks, n1 = p->n * (ch + 1) / chunks, nimg = n1 - n0;
+        float *xp = pydl_workspace(PYDL_WS_CONV_COL,
+                                   (size_t)(nimg * (x_image + gy_image)) * sizeof(float));
+        if (xp == NULL) {
+#pragma omp atomic write
+            status = PYDL_ERR_NOMEM;
+            continue;
+        }
+        float *gyp = xp + nimg * x_image;
+        float *part = parts + ch * w_size;
+        for (int64_t n = 0; n < nimg; n++) {
+            for (int64_t c = 0; c < p->c; c++) {
+                cd_pad_plane(x + ((n0 + n) * p->c + c) * p->h * p->w, p->h, p->w, p->pad_top,
+                             p->pad_left, xp + n * x_image + c * plane, g.ph, g.pw);
+            }
+            for (int64_t k = 0; k < p->k; k++) {
+                cd_pad_plane(grad_y + ((n0 + n) * p->k + k) * p->out_h * p->out_w, p->out_h,
+                             p->out_w, 0, 0, gyp + n * gy_image + k * gy_plane, p->out_h, g.owp);
+            }
+        }
+        memset(part, 0, (size_t)w_size * sizeof(float));
+        for (int64_t gi = 0; gi < p->groups; gi++) {
+            for (int64_t k0 = 0; k0 < kg; k0 += kr->kbw) {
+                const int64_t nk = kg - k0 < kr->kbw ? kg - k0 : kr->kbw;
+                kr->bwd_weight_block(&g, nimg, x_image, gy_image, xp + gi * cg * plane,
+                                     gyp + (gi * kg + k0) * gy_plane, nk,
+                                     part + (gi * kg + k0) * cg * rs);
+            }
+        }
+    }
+    if (status != PYDL_OK) {
+        return status;
+    }
+    for (int64_t i = 0; i < w_size; i++) {
+        float acc = parts[i];
+        for (int64_t ch = 1; ch < chunks; ch++) {
+            acc += parts[ch * w_size + i];
+        }
+        grad_w[i] = acc;
+    }
+    return PYDL_OK;
+}

@@ -1,0 +1,11 @@
+/* conv_direct_avx512.c -- direct-convolution kernels for AVX-512VL (32 ymm
+ * registers: 8 channels x 3 vectors of accumulators; 256-bit vectors keep
+ * the short rows of small layers from running half-empty). */
+#define CD_V 8
+#define CD_KB 8
+#define CD_NV 3
+#define CD_KBW 3
+#define CD_FWD_BLOCK pydl_cd_fwd_block_avx512
+#define CD_BWD_WEIGHT_BLOCK pydl_cd_bwd_weight_block_avx512
+#define CD_KERNELS pydl_cd_kernels_avx512
+#include "conv_direct_impl.h"

@@ -1,0 +1,163 @@
+/*
+ * conv_direct_impl.h -- the direct-convolution kernels (contract:
+ * conv_direct.h), written once with GCC/Clang vector extensions and
+ * compiled once per ISA by conv_direct_<isa>.c, which defines:
+ *   CD_V        floats per vector
+ *   CD_KB       output channels per forward register block
+ *   CD_NV       most vectors along a row per forward block (1..4)
+ *   CD_KBW      channels per weight-gradient register block
+ *   CD_FWD_BLOCK, CD_BWD_WEIGHT_BLOCK, CD_KERNELS   names
+ * Register use: CD_KB * CD_NV forward accumulators, CD_KBW * PYDL_CD_SMAX
+ * weight-gradient accumulators.
+ */
+#include <string.h>
+
+#include "conv_direct.h"
+
+typedef float cd_vec __attribute__((vector_size(CD_V * sizeof(float))));
+
+static inline cd_vec cd_load(const float *p)
+{
+    cd_vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Every lane = *p (a broadcast load). */
+static inline cd_vec cd_splat(const float *p)
+{
+    cd_vec v;
+    for (int i = 0; i < CD_V; i++) {
+        v[i] = *p;
+    }
+    return v;
+}
+
+/* One register block of outputs: rows of nv vectors, CD_KB channels. */
+static inline __attribute__((always_inline)) void
+cd_fwd_rows(const pydl_cd_geom *g, const int nv, const float *xp, const float *wp,
+            const float *bias, int64_t kb, float *y, int64_t y_plane)
+{
+    const int64_t plane = g->ph * g->pw, step = (int64_t)nv * CD_V;
+    for (int64_t oh = 0; oh < g->out_h; oh++) {
+        for (int64_t ow0 = 0; ow0 < g->out_w; ow0 += step) {
+            cd_vec acc[CD_KB][CD_NV];
+            for (int k = 0; k < CD_KB; k++) {
+                for (int j = 0; j < nv; j++) {
+                    acc[k][j] = (cd_vec){0};
+                }
+            }
+            const float *wt = wp;
+            for (int64_t c = 0; c < g->cin; c++) {
+                for (int64_t r = 0; r < g->r; r++) {
+                    const float *row = xp + c * plane + (oh * g->sh + r * g->dh) * g->pw + ow0;
+                    for (int64_t s = 0; s < g->s; s++, wt += CD_KB) {
+                        cd_vec xv[CD_NV];
+                        for (int j = 0; j < nv; j++) {
+                            xv[j] = cd_load(row + s * g->dw + j * CD_V);
+                        }
+                        for (int k = 0; k < CD_KB; k++) {
+                            const cd_vec wv = cd_splat(wt + k);
+                            for (int j = 0; j < nv; j++) {
+                                acc[k][j] += wv * xv[j];
+                            }
+                        }
+                    }
+                }
+            }
+            for (int64_t k = 0; k < kb; k++) {
+                const float b = bias != NULL ? bias[k] : 0.0f;
+                float *out = y + k * y_plane + oh * g->out_w + ow0;
+                for (int j = 0; j < nv; j++) {
+                    float lanes[CD_V];
+                    const cd_vec v = acc[k][j] + b;
+                    memcpy(lanes, &v, sizeof v);
+                    const int64_t o = (int64_t)j * CD_V;
+                    const int64_t n = g->out_w - ow0 - o < CD_V ? g->out_w - ow0 - o : CD_V;
+                    for (int64_t i = 0; i < n; i++) {
+                        out[o + i] = lanes[i];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void CD_FWD_BLOCK(const pydl_cd_geom *g, int nv, const float *xp, const float *wp,
+                  const float *bias, int64_t kb, float *y, int64_t y_plane)
+{
+    switch (nv) {
+    case 1:
+        cd_fwd_rows(g, 1, xp, wp, bias, kb, y, y_plane);
+        break;
+#if CD_NV >= 2
+    case 2:
+        cd_fwd_rows(g, 2, xp, wp, bias, kb, y, y_plane);
+        break;
+#endif
+#if CD_NV >= 3
+    case 3:
+        cd_fwd_rows(g, 3, xp, wp, bias, kb, y, y_plane);
+        break;
+#endif
+#if CD_NV >= 4
+    default:
+        cd_fwd_rows(g, 4, xp, wp, bias, kb, y, y_plane);
+        break;
+#endif
+    }
+}
+
+void CD_BWD_WEIGHT_BLOCK(const pydl_cd_geom *g, int64_t images, int64_t x_image,
+                         int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
+                         float *part)
+{
+    const int64_t plane = g->ph * g->pw, gy_plane = g->out_h * g->owp;
+    const int64_t rs = g->r * g->s;
+    for (int64_t c = 0; c < g->cin; c++) {
+        for (int64_t r = 0; r < g->r; r++) {
+            cd_vec acc[CD_KBW][PYDL_CD_SMAX];
+            for (int k = 0; k < CD_KBW; k++) {
+                for (int s = 0; s < PYDL_CD_SMAX; s++) {
+                    acc[k][s] = (cd_vec){0};
+                }
+            }
+            for (int64_t n = 0; n < images; n++) {
+                const float *xn = xp + n * x_image + c * plane + r * g->dh * g->pw;
+                const float *gn = gyp + n * gy_image;
+                for (int64_t oh = 0; oh < g->out_h; oh++) {
+                    const float *row = xn + oh * g->sh * g->pw;
+                    const float *grow = gn + oh * g->owp;
+                    for (int64_t ow0 = 0; ow0 < g->owp; ow0 += CD_V) {
+                        cd_vec gv[CD_KBW];
+                        for (int k = 0; k < CD_KBW; k++) {
+                            gv[k] = k < kb ? cd_load(grow + k * gy_plane + ow0) : (cd_vec){0};
+                        }
+                        for (int s = 0; s < PYDL_CD_SMAX; s++) {
+                            if (s < g->s) {
+                                const cd_vec xv = cd_load(row + ow0 + s * g->dw);
+                                for (int k = 0; k < CD_KBW; k++) {
+                                    acc[k][s] += gv[k] * xv;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (int64_t k = 0; k < kb; k++) {
+                for (int64_t s = 0; s < g->s; s++) {
+                    float lanes[CD_V];
+                    memcpy(lanes, &acc[k][s], sizeof lanes);
+                    float sum = 0.0f;
+                    for (int i = 0; i < CD_V; i++) {
+                        sum += lanes[i];
+                    }
+                    part[(k * g->cin + c) * rs + r * g->s + s] += sum;
+                }
+            }
+        }
+    }
+}
+
+const pydl_cd_kernels CD_KERNELS = {CD_V, CD_KB, CD_NV, CD_KBW, CD_FWD_BLOCK,
+                                    CD_BWD_WEIGHT_BLOCK};
