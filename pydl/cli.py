@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the subcommand's parser, whose usage lists its options
+        getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     threads = getattr(args, "threads", None)
     if (threads is not None and threads < 1) or getattr(args, "repeat", 1) < 1:
         parser.error("--threads and --repeat must be >= 1")
