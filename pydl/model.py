@@ -292,6 +292,7 @@ class Sequential:
             except (TypeError, ValueError):
                 raise TypeError(f"{fn}: validation_data must be a pair (x_val, y_val)") from None
             xv, yv = self._prepare(xv, yv, self.loss, fn)
+            _check_finite(xv, fn, "the validation x")
         cbs = [as_callback(c) for c in callbacks]
         rng = _random.generator(seed)
         history = History()
@@ -306,7 +307,7 @@ class Sequential:
             order = rng.permutation(n) if shuffle else None
             bar = progress_bar(n, f"epoch {epoch + 1}/{epochs}") if verbose else None
             t0 = time.perf_counter()
-            total_loss, correct = 0.0, 0
+            total_loss, correct = 0.0, 0.0
             for s in range(0, n, batch_size):
                 xb, yb = self._gather(x, y, order, s, min(s + batch_size, n), dt)
                 if augment is not None:
@@ -351,12 +352,15 @@ class Sequential:
     def _has_accuracy(self) -> bool:
         return isinstance(self.loss, (_losses.CrossEntropy, _losses.BinaryCrossEntropy))
 
-    def _correct(self, out: np.ndarray, y: np.ndarray) -> int:
+    def _correct(self, out: np.ndarray, y: np.ndarray) -> float:
+        """Correct predictions in the batch, in samples (for several binary
+        outputs per sample, the fraction of them right, summed)."""
         if isinstance(self.loss, _losses.CrossEntropy):
             return int(np.count_nonzero(out.argmax(axis=1) == y))
         if isinstance(self.loss, _losses.BinaryCrossEntropy):
-            return int(np.count_nonzero((out > 0).reshape(len(y), -1)
-                                        == (np.asarray(y) > 0.5).reshape(len(y), -1)))
+            right = np.count_nonzero((out > 0).reshape(len(y), -1)
+                                     == (np.asarray(y) > 0.5).reshape(len(y), -1))
+            return right / (out.size // len(y))
         return 0
 
     def evaluate(self, x: Any, y: Any, batch_size: int = 256, loss: Any = None) -> Dict[str, float]:
@@ -370,7 +374,7 @@ class Sequential:
         saved, self.loss = self.loss, lossf
         try:
             x, y = self._prepare(x, y, lossf, fn)
-            total, correct, n = 0.0, 0, len(x)
+            total, correct, n = 0.0, 0.0, len(x)
             for s in range(0, n, batch_size):
                 xb = np.ascontiguousarray(x[s:s + batch_size], dtype=self.dtype)
                 yb = y[s:s + batch_size]
