@@ -58,7 +58,10 @@ def load_model(path: Any) -> Any:
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_model: no such file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise _bad(path, "it holds a single array, not a pydl .npz archive")
+        with npz:
             if _META not in npz.files:
                 raise _bad(path, f"no {_META} entry (not written by pydl)")
             meta = json.loads(npz[_META].tobytes().decode("utf-8"))
