@@ -108,4 +108,7 @@ def load_model(path: Any) -> Any:
     if not layers:
         raise _bad(path, "it describes no layers")
     shape = meta.get("input_shape")
-    return Sequential(layers, input_shape=tuple(shape) if shape else None)
+    try:
+        return Sequential(layers, input_shape=tuple(shape) if shape else None)
+    except (TypeError, ValueError) as e:
+        raise _bad(path, f"input_shape {shape!r} does not fit the layers: {e}") from None

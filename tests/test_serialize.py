@@ -280,6 +280,8 @@ def test_config_that_does_not_match_the_arrays(saved, tmp_path):
     (lambda m: m.update(layers=[]), "describes no layers"),
     (lambda m: m.update(layers=["Dense"]), "layer 0 has no type/config/params/state"),
     (lambda m: m["layers"][0].pop("config"), "layer 0 has no type/config"),
+    (lambda m: m.update(input_shape=[2, 8, 8]), r"input_shape \[2, 8, 8\] does not fit"),
+    (lambda m: m.update(input_shape=5), "input_shape 5 does not fit"),
 ])
 def test_wrong_format_or_version(saved, tmp_path, change, match):
     _, _, path = saved
