@@ -17,7 +17,7 @@ class _LineBar:
     def update(self, n: int) -> None:
         self.n += n
         now = time.perf_counter()
-        if now - self.last >= 0.1 or self.n >= self.total:
+        if now - self.last >= 0.1 and self.n < self.total:  # close() draws the last one
             self.last = now
             self._draw(now)
 
@@ -28,8 +28,10 @@ class _LineBar:
         frac = self.n / self.total if self.total else 1.0
         filled = int(25 * frac)
         rate = self.n / max(now - self.start, 1e-9)
-        sys.stderr.write(f"\r{self.desc} [{'=' * filled}{' ' * (25 - filled)}] "
-                         f"{self.n}/{self.total} {rate:,.0f} samples/s {self.postfix}")
+        line = (f"{self.desc} [{'=' * filled}{' ' * (25 - filled)}] {self.n}/{self.total} "
+                f"{rate:,.0f} samples/s {self.postfix}")
+        self.width = max(getattr(self, "width", 0), len(line))
+        sys.stderr.write("\r" + line.ljust(self.width))
         sys.stderr.flush()
 
     def close(self) -> None:

@@ -45,11 +45,17 @@ static int64_t round_up(int64_t x, int64_t m)
     return (x + m - 1) / m * m;
 }
 
-/* Vectors per forward register block for rows of out_w outputs. */
+/* Vectors per forward register block for rows of out_w outputs: the
+ * fewest padded lanes per row, then the widest block. */
 static int cd_nv(const pydl_cd_kernels *kr, int64_t out_w)
 {
-    const int64_t nv = (out_w + kr->v - 1) / kr->v;
-    return nv < kr->nv_max ? (int)nv : kr->nv_max;
+    int best = 1;
+    for (int nv = 2; nv <= kr->nv_max; nv++) {
+        if (round_up(out_w, (int64_t)nv * kr->v) <= round_up(out_w, (int64_t)best * kr->v)) {
+            best = nv;
+        }
+    }
+    return best;
 }
 
 /* Geometry of a forward pass of cin-channel planes with the given kernel,

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from typing import List
 
-SUITES = ("gemm", "conv", "pool")
+SUITES = ("gemm", "conv", "pool", "train")
 _FORCING_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
