@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_info)
 
     bench = sub.add_parser("bench", help="benchmark pydl against its peers on this machine")
-    bench.add_argument("suite", nargs="?", default="gemm", choices=["gemm", "conv", "pool"],
+    bench.add_argument("suite", nargs="?", default="gemm",
+                       choices=["gemm", "conv", "pool", "train"],
                        help="what to benchmark (default: gemm)")
     bench.add_argument("--threads", type=int, default=None,
                        help="threads for pydl and the peer (default: pydl.get_num_threads())")
