@@ -109,6 +109,17 @@ def test_round_trip_unbuilt_model(tmp_path, rng):
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
 
 
+def test_numpy_int_arguments_round_trip(tmp_path, rng):
+    i = np.int64
+    model = pydl.Sequential([Conv2D(1, 2, i(3), stride=i(2), padding=(i(1), 1), dilation=(1, i(1))),
+                             MaxPool2D(i(2), stride=(i(1), 1)), AvgPool2D([i(1), 1]), Flatten()],
+                            input_shape=(1, 7, 7))
+    model.save(tmp_path / "np_ints.npz")
+    loaded = pydl.load_model(tmp_path / "np_ints.npz")
+    x = rng.uniform(-1, 1, (2, 1, 7, 7))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
 def test_loaded_model_keeps_training(saved):
     model, x, path = saved
     loaded = pydl.load_model(path)

@@ -12,7 +12,9 @@ from pydl.layers.base import Layer, Shape, check_dtype, check_positive_int, regi
 
 
 def _jsonable(v: Any) -> Any:
-    return [_jsonable(u) for u in v] if isinstance(v, (tuple, list)) else v
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(u) for u in v]
+    return int(v) if isinstance(v, np.integer) else v
 
 
 @register

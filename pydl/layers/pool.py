@@ -11,7 +11,9 @@ from pydl.layers.base import Layer, Shape, register
 
 
 def _jsonable(v: Any) -> Any:
-    return [_jsonable(u) for u in v] if isinstance(v, (tuple, list)) else v
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(u) for u in v]
+    return int(v) if isinstance(v, np.integer) else v
 
 
 class _Pool2D(Layer):
