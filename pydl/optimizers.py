@@ -170,6 +170,9 @@ def get(optimizer: Union[str, Optimizer], **kwargs: Any) -> Optimizer:
     """An Optimizer from an instance or a name ('sgd', 'adam', 'adamw',
     'rmsprop'); ``kwargs`` go to the constructor of a named one."""
     if isinstance(optimizer, Optimizer):
+        if kwargs:
+            raise TypeError(f"optimizer arguments {sorted(kwargs)} were given with an optimizer "
+                            f"object ({optimizer!r}); set them on the object instead")
         return optimizer
     if isinstance(optimizer, str) and optimizer.lower() in _BY_NAME:
         return _BY_NAME[optimizer.lower()](**kwargs)

@@ -216,6 +216,10 @@ def test_minimize_errors():
         minimize(f, lambda x: np.zeros(3), np.zeros(2), steps=1)
     with pytest.raises(ValueError, match="unknown optimizer"):
         minimize(f, g, 0.0, "lbfgs")
+    with pytest.raises(TypeError, match=r"\['lr'\] were given with an optimizer object"):
+        minimize(f, g, 0.0, SGD(lr=0.1), steps=3, lr=0.5)  # lr would be silently ignored
+    with pytest.raises(TypeError, match="momentum"):
+        minimize(f, g, 0.0, "sgd", momentum_typo=0.9)
 
 
 # --------------------------------------------------------------------------
