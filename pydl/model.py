@@ -206,12 +206,14 @@ class Sequential:
         return x, loss.check_target(y, self.output_shapes[-1])
 
     def _set_training(self, loss: Any, optimizer: Any, fn: str) -> None:
-        if loss is not None:
+        # A name that matches the current object keeps it (and its state:
+        # momentum, Adam's moments) across calls.
+        if loss is not None and not (isinstance(loss, str) and self.loss is not None
+                                     and loss.lower() == self.loss.name):
             self.loss = _losses.get(loss)
-        if optimizer is not None:
-            new = _optimizers.get(optimizer)
-            if new is not self.optimizer:
-                self.optimizer = new
+        if optimizer is not None and not (isinstance(optimizer, str) and self.optimizer is not None
+                                          and optimizer.lower() == self.optimizer.name):
+            self.optimizer = _optimizers.get(optimizer)
         if self.loss is None or self.optimizer is None:
             raise ValueError(f"{fn}: pass loss= and optimizer= (objects or names such as "
                              f"'cross_entropy' and 'sgd')")

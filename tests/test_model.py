@@ -662,3 +662,17 @@ def test_mlp_identical_on_one_and_two_threads(digits):
                       optimizer=SGD(lr=0.1, momentum=0.9, nesterov=True), verbose=0)
             res.append((model.get_weights(), [model.evaluate(x, y)["loss"]]))
     _assert_bitwise_equal(*res)
+
+
+def test_optimizer_named_again_keeps_its_state():
+    # train_on_batch(..., optimizer='adam') on every call must not restart Adam at step 1
+    model = pydl.Sequential([Dense(3, 2)])
+    x = np.ones((4, 3), np.float32)
+    y = np.array([0, 1, 0, 1])
+    model.train_on_batch(x, y, loss="cross_entropy", optimizer="adam")
+    first = model.optimizer
+    model.train_on_batch(x, y, loss="cross_entropy", optimizer="adam")
+    assert model.optimizer is first
+    assert all(st["step"] == 2 for st in first.state.values())
+    model.train_on_batch(x, y, optimizer="sgd")
+    assert isinstance(model.optimizer, pydl.optimizers.SGD)
