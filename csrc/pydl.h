@@ -52,6 +52,7 @@ typedef enum pydl_status {
     PYDL_OK = 0,
     PYDL_ERR_NOMEM = 1,       /* a workspace allocation failed             */
     PYDL_ERR_UNSUPPORTED = 2, /* the CPU or the build lacks what was asked */
+    PYDL_ERR_INDEX = 3,       /* an index argument is out of range         */
 } pydl_status;
 
 /* ------------------------------------------------------------------------
@@ -260,19 +261,27 @@ typedef struct pydl_pool2d_params {
 } pydl_pool2d_params;
 
 /* Max pooling: y = max over the window's input elements (padding is -inf;
- * a NaN in the window gives NaN).  If indices is not NULL it receives the
- * flat index ih*w + iw of the chosen element in its input plane: ties go to
- * the first element in row-major window order.  (Without indices the value
- * is the same, up to the sign of a zero.)  Every window must hold at least
- * one input element (the Python layer checks).  Returns PYDL_ERR_NOMEM if a
- * row buffer cannot be had. */
+ * a NaN in the window gives NaN, the first NaN in row-major window order).
+ * If indices is not NULL it receives the flat index ih*w + iw of the chosen
+ * element in its input plane: ties go to the first element in row-major
+ * window order, and a window holding a NaN gives the first NaN's index.  The
+ * value is the same with and without indices (bit for bit for 2x2 windows
+ * of horizontal stride 2; otherwise up to the sign of a zero and a NaN's
+ * payload: among equal values the path without indices, which reduces the
+ * window's rows first, may keep another one).  Every window must hold at
+ * least one input element (the Python layer checks).  Algorithm: per output
+ * row, the taps are taken over a chunk of outputs at a time with
+ * branch-free selects (2x2 stride-2 windows in one pass); clipped edge
+ * windows one at a time.  Returns PYDL_ERR_NOMEM if the row buffer of the
+ * path without indices cannot be had. */
 PYDL_API int pydl_smaxpool2d_fwd(const pydl_pool2d_params *p, const float *x, float *y,
                                  int64_t *indices, int n_threads);
 PYDL_API int pydl_dmaxpool2d_fwd(const pydl_pool2d_params *p, const double *x, double *y,
                                  int64_t *indices, int n_threads);
 /* grad_x[plane][indices[o]] += grad_y[o] for every output o of the plane;
  * grad_x is overwritten (zeroed first).  Overlapping windows accumulate in
- * output order. */
+ * output order.  Every index is checked first: if one lies outside
+ * [0, h*w), grad_x is not written and PYDL_ERR_INDEX is returned. */
 PYDL_API int pydl_smaxpool2d_bwd(const pydl_pool2d_params *p, const float *grad_y,
                                  const int64_t *indices, float *grad_x, int n_threads);
 PYDL_API int pydl_dmaxpool2d_bwd(const pydl_pool2d_params *p, const double *grad_y,

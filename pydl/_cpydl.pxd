@@ -6,6 +6,7 @@ cdef extern from "pydl.h" nogil:
         PYDL_OK
         PYDL_ERR_NOMEM
         PYDL_ERR_UNSUPPORTED
+        PYDL_ERR_INDEX
 
     ctypedef enum pydl_isa:
         PYDL_ISA_GENERIC

@@ -131,9 +131,8 @@ def max_pool2d_backward(grad_y, indices, input_shape, *, out=None):
         raise ValueError(f"{fn}: grad_y has shape {GY.shape} but input_shape={shape}: N and C "
                          f"must match")
     idx = np.ascontiguousarray(idx, dtype=np.int64)
-    if idx.size and (idx.min() < 0 or idx.max() >= shape[2] * shape[3]):
-        raise ValueError(f"{fn}: indices must lie in [0, H*W) = [0, {shape[2] * shape[3]}) for "
-                         f"input_shape={shape}; got values in [{idx.min()}, {idx.max()}]")
+    # The range of the indices is checked by the kernel (PYDL_ERR_INDEX, out
+    # left untouched), in the same pass that reads them.
     cdef pydl_pool2d_params p
     memset(&p, 0, sizeof(p))
     p.planes, p.h, p.w = shape[0] * shape[1], shape[2], shape[3]
@@ -145,11 +144,15 @@ def max_pool2d_backward(grad_y, indices, input_shape, *, out=None):
     cdef void *pgx = cnp.PyArray_DATA(GX)
     cdef const int64_t *pi = <const int64_t *>cnp.PyArray_DATA(cidx)
     cdef bint single = GY.dtype == np.float32
+    cdef int status
     with nogil:
         if single:
-            pydl_smaxpool2d_bwd(&p, <const float *>pgy, pi, <float *>pgx, 0)
+            status = pydl_smaxpool2d_bwd(&p, <const float *>pgy, pi, <float *>pgx, 0)
         else:
-            pydl_dmaxpool2d_bwd(&p, <const double *>pgy, pi, <double *>pgx, 0)
+            status = pydl_dmaxpool2d_bwd(&p, <const double *>pgy, pi, <double *>pgx, 0)
+    if status == PYDL_ERR_INDEX:
+        raise ValueError(f"{fn}: indices must lie in [0, H*W) = [0, {shape[2] * shape[3]}) for "
+                         f"input_shape={shape}; got values in [{idx.min()}, {idx.max()}]")
     return GX
 
 

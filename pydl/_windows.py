@@ -57,6 +57,8 @@ _LIMIT = 1 << 31
 
 def pair(v: Any, fn: str, name: str, minimum: int) -> Tuple[int, int]:
     """An int or a pair of ints as a pair, each in [minimum, 2**31)."""
+    if type(v) is int and minimum <= v < _LIMIT:  # the common case, fast
+        return (v, v)
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
             raise ValueError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
@@ -73,6 +75,8 @@ def pair(v: Any, fn: str, name: str, minimum: int) -> Tuple[int, int]:
 
 def _padding4(padding: Any, fn: str) -> Tuple[int, int, int, int]:
     """int | (h, w) | ((top, bottom), (left, right)) -> (top, bottom, left, right)."""
+    if type(padding) is int and 0 <= padding < _LIMIT:  # the common case, fast
+        return padding, padding, padding, padding
     if (isinstance(padding, (tuple, list)) and len(padding) == 2
             and all(isinstance(p, (tuple, list)) for p in padding)):
         (t, b), (l, r) = (pair(padding[0], fn, "padding", 0), pair(padding[1], fn, "padding", 0))
@@ -140,6 +144,13 @@ def _pool_out(size: int, k: int, s: int, p0: int, p1: int, d: int, ceil_mode: bo
 
 def _every_window_reads_input(size: int, out: int, k: int, s: int, p0: int, d: int) -> bool:
     """True if every window's first in-range tap exists and lies inside."""
+    if size >= 1 and (p0 == 0 or d == 1) and p0 < d * (k - 1) + 1:
+        # Always true (and the common case; the numpy test below costs
+        # microseconds): a window starting in the padding (p0 < the extent)
+        # reaches position 0 at tap -start < k when d == 1, and without
+        # padding tap 0 is at start >= 0; the last start is < size
+        # (_pool_out: floor mode, since p1 < the extent, or the ceil rule).
+        return True
     start = np.arange(out, dtype=np.int64) * s - p0
     first = np.where(start < 0, (-start + d - 1) // d, 0)  # first tap at position >= 0
     return bool(((first < k) & (start + first * d < size)).all())

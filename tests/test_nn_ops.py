@@ -871,3 +871,47 @@ def test_exports():
                  "dropout_backward", "batch_norm_forward", "batch_norm_backward", "sgd_update",
                  "adam_update", "rmsprop_update"):
         assert name in ops.__all__ and callable(getattr(ops, name))
+
+
+# --------------------------------------------------------------------------
+# float32 sigmoid, tanh and softmax use pydl's vectorised exp and tanh
+# (csrc/nn/nn_common.h): accuracy over the whole float range, special values
+# --------------------------------------------------------------------------
+def _float_grid():
+    mag = np.geomspace(1e-30, 110.0, 20000)
+    x = np.concatenate([-mag[::-1], [0.0, -0.0], mag, np.linspace(-12, 12, 4001)])
+    return x.astype(np.float32)
+
+
+def test_float_sigmoid_and_tanh_accuracy_over_the_range():
+    x = _float_grid()
+    ref = sigmoid_ref(x)
+    np.testing.assert_allclose(ops.sigmoid(x), ref, rtol=1e-6, atol=1e-44)  # subnormal tail
+    np.testing.assert_allclose(ops.tanh(x), np.tanh(f64(x)), rtol=1e-6, atol=0)
+    special = np.array([np.nan, np.inf, -np.inf, 89.0, -89.0, 104.0, -104.0], np.float32)
+    s, t = ops.sigmoid(special), ops.tanh(special)
+    assert np.isnan(s[0]) and np.isnan(t[0])
+    assert s[1:].tolist() == [1.0, 0.0, 1.0, float(np.float32(sigmoid_ref(-89.0))), 1.0, 0.0]
+    assert t[1:].tolist() == [1.0, -1.0, 1.0, -1.0, 1.0, -1.0]
+    assert np.signbit(ops.tanh(np.array([-0.0], np.float32)))[0]
+
+
+@dtypes
+@pytest.mark.parametrize("cols", [1, 3, 4, 255, 256, 257, 1000, 1029])
+def test_softmax_rows_across_chunks(cols, dtype, rng):
+    x = rand((3, cols), dtype, rng) * 30
+    y = ops.softmax(x)
+    assert_close(y, softmax_ref(x), dtype, scale=1)
+    ls = ops.log_softmax(x)
+    ref_ls = np.log(softmax_ref(x))
+    np.testing.assert_allclose(ls, ref_ls, rtol=tol(dtype)[0] * 10, atol=tol(dtype)[1] * 100)
+    g = rand((3, cols), dtype, rng)
+    ref_g = g - np.exp(f64(ls)) * f64(g).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(ops.log_softmax_backward(g, ls), ref_g,
+                               rtol=tol(dtype)[0] * 10, atol=tol(dtype)[1] * cols)
+    # in place (y is x): the exponentials must not overwrite x before they are summed
+    xc = x.copy()
+    assert ops.log_softmax(xc, out=xc) is xc
+    np.testing.assert_array_equal(xc, ls)
+    xc = x.copy()
+    np.testing.assert_array_equal(ops.softmax(xc, out=xc), y)

@@ -780,3 +780,134 @@ def test_pools_match_torch(rng):
                                                            **a),
                                        tx.grad.numpy(), rtol=1e-14, atol=1e-14,
                                        err_msg=f"{name} count_include_pad={cip} backward")
+
+
+# --------------------------------------------------------------------------
+# The vectorised max-pooling paths (2x2 stride 2 in one pass, any window tap
+# by tap, clipped edge windows one at a time, rows of more than one 256-output
+# chunk): values and indices equal the reference's for many shapes, with ties
+# and NaN
+# --------------------------------------------------------------------------
+SWEEP_GEOMETRIES = [
+    # kernel, stride, padding, dilation, ceil_mode
+    (2, 2, 0, 1, False),
+    (2, 2, 0, 1, True),
+    (2, 2, 1, 1, False),
+    (2, 2, 1, 1, True),
+    ((2, 2), (2, 2), ((1, 0), (0, 1)), 1, False),
+    (2, 1, 0, 1, False),
+    (3, 2, 1, 1, False),
+    (3, 2, 1, 1, True),
+    (3, 1, 1, 1, False),
+    (2, 2, 0, 2, False),
+    (3, 3, 1, 2, True),
+    ((2, 3), (1, 2), (1, 1), (2, 1), False),
+    ((1, 2), (1, 2), 0, 1, False),
+    ((3, 2), (2, 2), (1, 0), 1, True),
+]
+SWEEP_SIZES = [(1, 1), (2, 2), (3, 5), (4, 4), (7, 9), (8, 17), (5, 33), (3, 530)]
+
+
+def _sweep_input(shape, dtype, rng, kind):
+    if kind == "ties":  # few distinct values: many equal maxima in a window
+        return rng.integers(-2, 3, size=shape).astype(dtype)
+    if kind == "zeros":  # -0.0 and +0.0 tie: the first one is kept (value and index)
+        return rng.choice(np.array([-0.0, 0.0, -1.0], dtype), size=shape)
+    x = rand(shape, dtype, rng)
+    if kind == "nan":  # NaN (several per window, at random) and inf
+        x[rng.random(shape) < 0.15] = np.nan
+        x[rng.random(shape) < 0.05] = np.inf
+        x[rng.random(shape) < 0.05] = -np.inf
+    return x
+
+
+@pytest.mark.slow
+@dtypes
+@pytest.mark.parametrize("kind", ["random", "ties", "zeros", "nan"])
+@pytest.mark.parametrize("geometry", SWEEP_GEOMETRIES, ids=str)
+def test_max_pool_vector_paths_match_reference(geometry, kind, dtype, rng):
+    kernel, stride, padding, dilation, ceil_mode = geometry
+    kw = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+    kh, kwid = _pair(kernel)
+    dh, dw = _pair(dilation)
+    pt, pb, pl, pr = _pads(padding)
+    for h, w in SWEEP_SIZES:
+        if (h + pt + pb < dh * (kh - 1) + 1 or w + pl + pr < dw * (kwid - 1) + 1
+                or max(pt, pb) >= dh * (kh - 1) + 1 or max(pl, pr) >= dw * (kwid - 1) + 1):
+            continue
+        try:
+            x = _sweep_input((2, 2, h, w), dtype, rng, kind)
+            y, idx = max_pool2d(x, kernel, return_indices=True, **kw)
+        except ValueError:  # e.g. a ceil_mode window starting in the padding
+            continue
+        ref_y, ref_idx = max_pool_ref(x, kernel, **kw)
+        where = f"{geometry}, {(h, w)}, {kind}"
+        np.testing.assert_array_equal(idx, ref_idx, err_msg=where)
+        # a selection: the exact element, sign of zero and NaN included
+        np.testing.assert_array_equal(y, ref_y.astype(dtype), err_msg=where)
+        assert np.array_equal(np.signbit(y), np.signbit(ref_y)), where
+        flat = x.reshape(4, -1)
+        np.testing.assert_array_equal(
+            np.take_along_axis(flat, idx.reshape(4, -1), 1).reshape(y.shape), y, err_msg=where)
+        # without indices: the same values; bit for bit for 2x2 stride-2 windows, else
+        # up to the sign of a zero (pydl.h)
+        y2 = max_pool2d(x, kernel, **kw)
+        np.testing.assert_array_equal(y2, y, err_msg=where)
+        if _pair(kernel) == (2, 2) and _pair(stride)[1] == 2 and _pair(dilation) == (1, 1):
+            assert np.array_equal(y2.view(np.uint8), y.view(np.uint8)), where
+
+
+@dtypes
+def test_max_pool_nan_takes_first_nan_index(dtype):
+    # NaN in several taps of one window: the first NaN in row-major order
+    x = np.zeros((1, 1, 4, 600), dtype)
+    x[0, 0, 0, 1] = np.nan        # window (0, 0): taps a=0, b=NaN, c, d
+    x[0, 0, 1, 0] = np.nan        #   ... and c=NaN: index of b
+    x[0, 0, 1, 3] = np.nan        # window (0, 1): only d
+    x[0, 0, 0, 4] = 5.0           # window (0, 2): 5 then a later NaN
+    x[0, 0, 1, 5] = np.nan
+    x[0, 0, 2, 598:600] = 7.0     # window (1, 299), in the second 256-output chunk: tie
+    y, idx = max_pool2d(x, 2, return_indices=True)
+    assert idx[0, 0, 0, 0] == 1 and np.isnan(y[0, 0, 0, 0])
+    assert idx[0, 0, 0, 1] == 600 + 3 and np.isnan(y[0, 0, 0, 1])
+    assert idx[0, 0, 0, 2] == 600 + 5 and np.isnan(y[0, 0, 0, 2])
+    assert idx[0, 0, 1, 299] == 2 * 600 + 598 and y[0, 0, 1, 299] == 7.0
+    assert np.isnan(max_pool2d(x, 2)[0, 0, 0, :3]).all()
+
+
+@needs_openmp
+@pytest.mark.parametrize("isa_name", pydl.isa_names())
+@dtypes
+def test_max_pool_vector_paths_one_and_two_threads(isa_name, dtype, rng):
+    with isa(isa_name):
+        for kernel, stride, padding in ((2, 2, 0), (3, 2, 1), (2, 1, 0)):
+            x = _sweep_input((8, 16, 33, 530), dtype, rng, "ties")
+            x[0, 0, 0, :7] = np.nan
+            got = {}
+            for n in (1, 2):
+                with pydl.num_threads(n):
+                    y, idx = max_pool2d(x, kernel, stride, padding, return_indices=True)
+                    got[n] = (y, idx, max_pool2d(x, kernel, stride, padding),
+                              max_pool2d_backward(y, idx, x.shape))
+            for a, b in zip(got[1], got[2]):
+                assert np.array_equal(a.view(np.uint8), b.view(np.uint8))
+
+
+@dtypes
+@pytest.mark.parametrize("bad", [-1, 36, 1 << 40, -(1 << 62)])
+def test_max_backward_bad_index_leaves_out_untouched(bad, dtype, rng):
+    x = rand((2, 3, 6, 6), dtype, rng)
+    y, idx = max_pool2d(x, 2, return_indices=True)
+    idx[1, 2, 2, 1] = bad  # the last plane, so earlier planes would be written first
+    out = np.full(x.shape, 3.0, dtype)
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, H\*W\) = \[0, 36\)"):
+        max_pool2d_backward(y, idx, x.shape, out=out)
+    assert (out == 3.0).all()
+    # a large call (2 threads) too
+    x = rand((16, 16, 24, 24), dtype, rng)
+    y, idx = max_pool2d(x, 2, return_indices=True)
+    idx[-1, -1, -1, -1] = bad if bad != 36 else 576
+    out = np.full(x.shape, 3.0, dtype)
+    with pytest.raises(ValueError, match=r"indices must lie in"):
+        max_pool2d_backward(y, idx, x.shape, out=out)
+    assert (out == 3.0).all()

@@ -1,7 +1,9 @@
 /*
  * activation.c -- ReLU, leaky ReLU, sigmoid and tanh, forward and backward,
  * for float and double (pydl.h).  The kernels are written once in
- * activation_impl.h and included here once per element type.
+ * activation_impl.h and included here once per element type.  Float uses
+ * pydl's branch-free exp and tanh (nn_common.h), which vectorise; double
+ * uses libm's.
  */
 #include <math.h>
 #include <stdint.h>
@@ -11,9 +13,10 @@
 
 /* float */
 #define NN_T float
-#define NN_EXP expf
+#define NN_EXP nn_expf
 #define NN_FABS fabsf
-#define NN_TANH tanhf
+#define NN_TANH nn_tanhf
+#define NN_SEL nn_sel_f
 #define ACT_RELU_FWD pydl_srelu_fwd
 #define ACT_RELU_BWD pydl_srelu_bwd
 #define ACT_LEAKY_RELU_FWD pydl_sleaky_relu_fwd
@@ -27,6 +30,7 @@
 #undef NN_EXP
 #undef NN_FABS
 #undef NN_TANH
+#undef NN_SEL
 #undef ACT_RELU_FWD
 #undef ACT_RELU_BWD
 #undef ACT_LEAKY_RELU_FWD
@@ -41,6 +45,7 @@
 #define NN_EXP exp
 #define NN_FABS fabs
 #define NN_TANH tanh
+#define NN_SEL nn_sel_d
 #define ACT_RELU_FWD pydl_drelu_fwd
 #define ACT_RELU_BWD pydl_drelu_bwd
 #define ACT_LEAKY_RELU_FWD pydl_dleaky_relu_fwd

@@ -30,23 +30,29 @@ static inline uint64_t dropout_threshold(double p)
 }
 
 /* Keep bit of element i: output i of the SplitMix64 generator seeded with
- * key = splitmix64(seed), i.e. splitmix64(key + i * gamma). */
-static inline uint8_t dropout_keep(uint64_t key, uint64_t i, uint64_t threshold)
+ * key = splitmix64(seed), i.e. splitmix64(key + i * gamma).  u >= threshold
+ * is computed as the sign of u - threshold (both are below 2^54), which
+ * vectorises where a 64-bit unsigned compare does not (SSE2). */
+static inline uint32_t dropout_keep(uint64_t key, uint64_t i, uint64_t threshold)
 {
-    return (uint8_t)((dropout_splitmix64(key + i * DROPOUT_GAMMA) >> 11) >= threshold);
+    const uint64_t u = dropout_splitmix64(key + i * DROPOUT_GAMMA) >> 11;
+    return (uint32_t)(((u - threshold) >> 63) ^ 1u);
 }
 
 /* float */
 #define NN_T float
+#define NN_SEL nn_sel_f
 #define DROP_FWD pydl_sdropout_fwd
 #define DROP_BWD pydl_sdropout_bwd
 #include "dropout_impl.h"
 #undef NN_T
+#undef NN_SEL
 #undef DROP_FWD
 #undef DROP_BWD
 
 /* double */
 #define NN_T double
+#define NN_SEL nn_sel_d
 #define DROP_FWD pydl_ddropout_fwd
 #define DROP_BWD pydl_ddropout_bwd
 #include "dropout_impl.h"

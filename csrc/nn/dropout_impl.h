@@ -3,7 +3,8 @@
  * an element type and included by dropout.c once per type (math and the
  * random stream: pydl.h).
  *
- * The includer defines NN_T and the public names DROP_FWD, DROP_BWD.
+ * The includer defines NN_T, NN_SEL (nn_sel_f or nn_sel_d: a branch-free
+ * select) and the public names DROP_FWD, DROP_BWD.
  *
  * Element i's keep/drop decision is a pure function of (seed, i), so thread t
  * may own any blocks (it owns whole NN_BLOCK blocks) and the mask does not
@@ -22,10 +23,12 @@ int DROP_FWD(int64_t n, double p, uint64_t seed, const NN_T *x, NN_T *y, uint8_t
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t b = 0; b < nb; b++) {
         const int64_t lo = b * NN_BLOCK, hi = nn_min64(n, lo + NN_BLOCK);
+#pragma omp simd
         for (int64_t i = lo; i < hi; i++) {
-            const uint8_t keep = dropout_keep(key, (uint64_t)i, threshold);
-            mask[i] = keep;
-            y[i] = keep ? x[i] * scale : (NN_T)0;
+            const uint32_t keep = dropout_keep(key, (uint64_t)i, threshold);
+            const NN_T v = x[i] * scale;
+            mask[i] = (uint8_t)keep;
+            y[i] = NN_SEL(keep, v, (NN_T)0);
         }
     }
     return PYDL_OK;
@@ -43,7 +46,8 @@ int DROP_BWD(int64_t n, double p, const NN_T *grad_y, const uint8_t *mask, NN_T 
         const int64_t lo = b * NN_BLOCK, hi = nn_min64(n, lo + NN_BLOCK);
 #pragma omp simd
         for (int64_t i = lo; i < hi; i++) {
-            grad_x[i] = mask[i] ? grad_y[i] * scale : (NN_T)0;
+            /* Loaded and scaled unconditionally, selected branch-free. */
+            grad_x[i] = NN_SEL((uint32_t)(mask[i] != 0), grad_y[i] * scale, (NN_T)0);
         }
     }
     return PYDL_OK;

@@ -11,8 +11,10 @@
 
 /* float */
 #define NN_T float
-#define NN_EXP expf
+#define NN_EXP nn_expf
 #define SM_ROW_MAX ssoftmax_row_max
+#define SM_ACC4 ssoftmax_acc4
+#define SM_DOT4 ssoftmax_dot4
 #define SM_SOFTMAX_FWD pydl_ssoftmax_fwd
 #define SM_SOFTMAX_BWD pydl_ssoftmax_bwd
 #define SM_LOG_SOFTMAX_FWD pydl_slog_softmax_fwd
@@ -21,6 +23,8 @@
 #undef NN_T
 #undef NN_EXP
 #undef SM_ROW_MAX
+#undef SM_ACC4
+#undef SM_DOT4
 #undef SM_SOFTMAX_FWD
 #undef SM_SOFTMAX_BWD
 #undef SM_LOG_SOFTMAX_FWD
@@ -30,6 +34,8 @@
 #define NN_T double
 #define NN_EXP exp
 #define SM_ROW_MAX dsoftmax_row_max
+#define SM_ACC4 dsoftmax_acc4
+#define SM_DOT4 dsoftmax_dot4
 #define SM_SOFTMAX_FWD pydl_dsoftmax_fwd
 #define SM_SOFTMAX_BWD pydl_dsoftmax_bwd
 #define SM_LOG_SOFTMAX_FWD pydl_dlog_softmax_fwd

@@ -65,6 +65,8 @@ static int64_t pool_count_in(int64_t start, int64_t dil, int64_t k, int64_t size
     return n < k ? n : k;
 }
 
+static inline int64_t pool_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
 /* Threads for a pooling call: one when the whole call is small. */
 static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 {
@@ -81,6 +83,10 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_AVG_BWD pydl_savgpool2d_bwd
 #define POOL_AVG_DIVISOR spool_avg_divisor
 #define POOL_MAX_PLANE spool_max_plane
+#define POOL_MAX_PLANE_ROWS spool_max_plane_rows
+#define POOL_MAX_2X2 spool_max_2x2
+#define POOL_MAX_TAPS spool_max_taps
+#define POOL_MAX_WINDOW spool_max_window
 #include "pool2d_impl.h"
 #undef POOL_T
 #undef POOL_MAX_FWD
@@ -89,6 +95,10 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #undef POOL_AVG_BWD
 #undef POOL_AVG_DIVISOR
 #undef POOL_MAX_PLANE
+#undef POOL_MAX_PLANE_ROWS
+#undef POOL_MAX_2X2
+#undef POOL_MAX_TAPS
+#undef POOL_MAX_WINDOW
 
 /* double */
 #define POOL_T double
@@ -98,4 +108,8 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_AVG_BWD pydl_davgpool2d_bwd
 #define POOL_AVG_DIVISOR dpool_avg_divisor
 #define POOL_MAX_PLANE dpool_max_plane
+#define POOL_MAX_PLANE_ROWS dpool_max_plane_rows
+#define POOL_MAX_2X2 dpool_max_2x2
+#define POOL_MAX_TAPS dpool_max_taps
+#define POOL_MAX_WINDOW dpool_max_window
 #include "pool2d_impl.h"

@@ -4,19 +4,151 @@
  * shapes and tie rules: pydl.h).
  *
  * The includer defines POOL_T and the names POOL_MAX_FWD, POOL_MAX_BWD,
- * POOL_AVG_FWD, POOL_AVG_BWD (public) and POOL_MAX_PLANE, POOL_AVG_DIVISOR
- * (static).
+ * POOL_AVG_FWD, POOL_AVG_BWD (public) and POOL_MAX_PLANE, POOL_MAX_2X2, POOL_MAX_TAPS,
+ * POOL_MAX_WINDOW, POOL_AVG_DIVISOR (static).
  * Every function runs over whole planes; thread t owns its planes.
  */
+
+/* "v replaces the best so far b" in row-major window order: strictly
+ * greater, or the first NaN (a NaN b is never replaced).  Used by the
+ * window-at-a-time loops. */
+#define POOL_TAKES(v, b) (((v) > (b)) | (((v) != (v)) & ((b) == (b))))
+/* The same choice made walking the taps in reverse order: v (an earlier tap)
+ * replaces the best b of the later taps if v >= b (ties go to the earlier
+ * tap) or v is NaN (the earliest NaN is taken last); a number never replaces
+ * a NaN.  Unlike POOL_TAKES this form vectorises (GCC 12) in the loops over
+ * a row of outputs, with 32-bit tap offsets beside float values. */
+#define POOL_TAKES_REV(v, b) (((v) >= (b)) | ((v) != (v)))
+
+/* Outputs per chunk of a row in the vectorised loops (tap offsets kept in a
+ * local int32 array, then widened into the int64 indices). */
+#define POOL_CHUNK 256
+
+/* 2x2 windows, stride 2, no dilation, both rows inside the input: outputs
+ * [lo, hi) of one row, hi - lo <= POOL_CHUNK (r0: the window row above,
+ * shifted by the left pad; r1 the row below).  Taps d, c, b, a in reverse
+ * order; with indices (idx != NULL) idx[ow] = origin + 2 * ow + the chosen
+ * tap's offset (0, 1, w or w + 1). */
+static void POOL_MAX_2X2(const POOL_T *restrict r0, const POOL_T *restrict r1, int64_t lo,
+                         int64_t hi, POOL_T *restrict out, int64_t *restrict idx, int64_t origin,
+                         int32_t w)
+{
+    if (idx == NULL) {
+        for (int64_t ow = lo; ow < hi; ow++) {
+            const POOL_T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+            POOL_T m = d;
+            m = POOL_TAKES_REV(c, m) ? c : m;
+            m = POOL_TAKES_REV(b, m) ? b : m;
+            m = POOL_TAKES_REV(a, m) ? a : m;
+            out[ow] = m;
+        }
+        return;
+    }
+    int32_t code[POOL_CHUNK];
+    int32_t *cd = code - lo;
+    for (int64_t ow = lo; ow < hi; ow++) {
+        const POOL_T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+        POOL_T m = d;
+        int32_t k = w + 1;
+        int t = POOL_TAKES_REV(c, m);
+        m = t ? c : m;
+        k = t ? w : k;
+        t = POOL_TAKES_REV(b, m);
+        m = t ? b : m;
+        k = t ? 1 : k;
+        t = POOL_TAKES_REV(a, m);
+        m = t ? a : m;
+        k = t ? 0 : k;
+        out[ow] = m;
+        cd[ow] = k;
+    }
+    for (int64_t ow = lo; ow < hi; ow++) {
+        idx[ow] = origin + 2 * ow + (int64_t)cd[ow];
+    }
+}
+
+/* Any window inside the input horizontally: outputs [lo, hi) of output row
+ * oh (hi - lo <= POOL_CHUNK), window rows [i0, i1).  The taps are taken in
+ * reverse row-major order over the whole chunk; idx as for POOL_MAX_2X2 with
+ * the tap's offset (i*dil_h)*w + j*dil_w from the window's origin. */
+static void POOL_MAX_TAPS(const pydl_pool2d_params *p, const POOL_T *restrict xp, int64_t oh,
+                          int64_t i0, int64_t i1, int64_t lo, int64_t hi, POOL_T *restrict out,
+                          int64_t *restrict idx)
+{
+    const int64_t w = p->w, sw = p->stride_w, dw = p->dil_w, kw = p->kw;
+    const int64_t origin = (oh * p->stride_h - p->pad_top) * w - p->pad_left;
+    const POOL_T *x0 = xp + origin;
+    int32_t code[POOL_CHUNK];
+    int32_t *cd = code - lo;
+    for (int64_t i = i1 - 1; i >= i0; i--) {
+        for (int64_t j = kw - 1; j >= 0; j--) {
+            const int64_t rel = i * p->dil_h * w + j * dw;
+            const POOL_T *restrict r = x0 + rel;
+            const int32_t k = (int32_t)rel;
+            if (i == i1 - 1 && j == kw - 1) {
+                for (int64_t ow = lo; ow < hi; ow++) {
+                    out[ow] = r[ow * sw];
+                    cd[ow] = k;
+                }
+            } else if (idx == NULL) {
+                for (int64_t ow = lo; ow < hi; ow++) {
+                    const POOL_T v = r[ow * sw], b = out[ow];
+                    out[ow] = POOL_TAKES_REV(v, b) ? v : b;
+                }
+            } else {
+                for (int64_t ow = lo; ow < hi; ow++) {
+                    const POOL_T v = r[ow * sw], b = out[ow];
+                    const int t = POOL_TAKES_REV(v, b);
+                    out[ow] = t ? v : b;
+                    cd[ow] = t ? k : cd[ow];
+                }
+            }
+        }
+    }
+    if (idx != NULL) {
+        for (int64_t ow = lo; ow < hi; ow++) {
+            idx[ow] = origin + ow * sw + (int64_t)cd[ow];
+        }
+    }
+}
+
+/* One window, clipped to the input (edge windows): first tap, then the
+ * POOL_TAKES rule in row-major order. */
+static void POOL_MAX_WINDOW(const pydl_pool2d_params *p, const pool_axis *cols, const POOL_T *xp,
+                            int64_t oh, int64_t i0, int64_t i1, int64_t ow, POOL_T *out,
+                            int64_t *idx)
+{
+    int64_t j0, j1;
+    pool_axis_taps(cols, ow, &j0, &j1);
+    const int64_t h0 = oh * p->stride_h - p->pad_top;
+    const int64_t w0 = ow * p->stride_w - p->pad_left;
+    int64_t best_at = (h0 + i0 * p->dil_h) * p->w + w0 + j0 * p->dil_w;
+    POOL_T best = xp[best_at];
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t at = (h0 + i * p->dil_h) * p->w + w0;
+        for (int64_t j = j0; j < j1; j++) {
+            const POOL_T v = xp[at + j * p->dil_w];
+            if (POOL_TAKES(v, best)) {
+                best = v;
+                best_at = at + j * p->dil_w;
+            }
+        }
+    }
+    out[ow] = best;
+    if (idx != NULL) {
+        idx[ow] = best_at;
+    }
+}
 
 /* max(a, v) where a NaN v wins and a NaN a stays. */
 #define POOL_MAX_OF(a, v) ((((v) > (a)) | ((v) != (v))) ? (v) : (a))
 
-/* Max pooling of one plane without indices: the window's rows are first
- * reduced into row[] (contiguous, vectorizes), then each output reduces its
- * columns of row[].  Same values as the indexed path (among equal values,
- * e.g. -0.0 and +0.0, it may keep another one than the first). */
-static void POOL_MAX_PLANE(const pydl_pool2d_params *p, const pool_axis *cols, const POOL_T *xp,
+/* Max pooling of one plane without indices, any window but 2x2 stride 2:
+ * the window's rows are first reduced into row[] (contiguous, vectorizes),
+ * then each output reduces its columns of row[].  Same values as the
+ * indexed path, up to the sign of a zero and a NaN's payload (among equal
+ * values, e.g. -0.0 and +0.0, it may keep another one than the first). */
+static void POOL_MAX_PLANE_ROWS(const pydl_pool2d_params *p, const pool_axis *cols, const POOL_T *xp,
                            POOL_T *yp, POOL_T *row)
 {
     for (int64_t oh = 0; oh < p->out_h; oh++) {
@@ -80,15 +212,64 @@ static void POOL_MAX_PLANE(const pydl_pool2d_params *p, const pool_axis *cols, c
     }
 }
 
+/* Max pooling of one plane, with indices (ip != NULL) or without.  Row by
+ * row of outputs: the interior columns [cols->lo, cols->hi) (whole windows
+ * horizontally) go POOL_CHUNK outputs at a time through POOL_MAX_2X2 or
+ * POOL_MAX_TAPS (vectorised, branch-free selects); the clipped edge columns,
+ * and every window when a window's tap offsets do not fit in int32
+ * (vec == 0), go one window at a time.  Both make the same choice (pydl.h),
+ * so values and indices do not depend on the path. */
+static void POOL_MAX_PLANE(const pydl_pool2d_params *p, const pool_axis *rows,
+                           const pool_axis *cols, int vec, const POOL_T *xp, POOL_T *yp,
+                           int64_t *ip)
+{
+    const int64_t w = p->w;
+    const int64_t lo = vec ? cols->lo : 0, hi = vec ? cols->hi : 0;
+    const int fast2 = p->kw == 2 && p->stride_w == 2 && p->dil_w == 1 && p->dil_h == 1;
+    for (int64_t oh = 0; oh < p->out_h; oh++) {
+        int64_t i0, i1;
+        pool_axis_taps(rows, oh, &i0, &i1);
+        POOL_T *out = yp + oh * p->out_w;
+        int64_t *idx = ip == NULL ? NULL : ip + oh * p->out_w;
+        for (int64_t c0 = lo; c0 < hi; c0 += POOL_CHUNK) {
+            const int64_t c1 = pool_min64(hi, c0 + POOL_CHUNK);
+            if (fast2 && i1 - i0 == 2) {
+                const int64_t origin = (oh * p->stride_h - p->pad_top + i0) * w - p->pad_left;
+                POOL_MAX_2X2(xp + origin, xp + origin + w, c0, c1, out, idx, origin,
+                             (int32_t)w);
+            } else {
+                POOL_MAX_TAPS(p, xp, oh, i0, i1, c0, c1, out, idx);
+            }
+        }
+        /* Edge windows, clipped (all windows when vec == 0). */
+        for (int64_t ow = 0; ow < p->out_w; ow++) {
+            if (ow == lo && lo < hi) {
+                ow = hi;
+                if (ow >= p->out_w) {
+                    break;
+                }
+            }
+            POOL_MAX_WINDOW(p, cols, xp, oh, i0, i1, ow, out, idx);
+        }
+    }
+}
+
 int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_t *indices,
                  int n_threads)
 {
     const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
     const int nt = pool_threads(p, n_threads);
     (void)nt; /* used only by OpenMP pragmas */
+    const pool_axis rows = pool_axis_make(p->out_h, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h);
     const pool_axis cols = pool_axis_make(p->out_w, p->stride_w, p->pad_left, p->dil_w, p->kw, p->w);
-    if (indices == NULL) {
+    /* the vectorised loops keep a window's tap offsets in int32 */
+    const int vec = (p->kh - 1) * p->dil_h * p->w + (p->kw - 1) * p->dil_w < INT32_MAX &&
+                    p->w < INT32_MAX;
+    const int fast2 = p->kh == 2 && p->kw == 2 && p->stride_w == 2 && p->dil_h == 1 &&
+                      p->dil_w == 1;
+    if (indices == NULL && !fast2) {
         int status = PYDL_OK;
+        /* thread t owns whole planes (inputs read, outputs written) */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
         for (int64_t pl = 0; pl < p->planes; pl++) {
             /* this thread's row buffer (allocated once, then reused) */
@@ -98,41 +279,15 @@ int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_
                 status = PYDL_ERR_NOMEM;
                 continue;
             }
-            POOL_MAX_PLANE(p, &cols, x + pl * in_plane, y + pl * out_plane, row);
+            POOL_MAX_PLANE_ROWS(p, &cols, x + pl * in_plane, y + pl * out_plane, row);
         }
         return status;
     }
+    /* thread t owns whole planes (inputs read, outputs and indices written) */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t pl = 0; pl < p->planes; pl++) {
-        const POOL_T *xp = x + pl * in_plane;
-        POOL_T *yp = y + pl * out_plane;
-        int64_t *ip = indices + pl * out_plane;
-        for (int64_t oh = 0; oh < p->out_h; oh++) {
-            int64_t i0, i1;
-            pool_taps(oh, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h, &i0, &i1);
-            for (int64_t ow = 0; ow < p->out_w; ow++) {
-                int64_t j0, j1;
-                pool_axis_taps(&cols, ow, &j0, &j1);
-                const int64_t h0 = oh * p->stride_h - p->pad_top;
-                const int64_t w0 = ow * p->stride_w - p->pad_left;
-                /* First tap, then strict > (first maximum wins); a NaN
-                 * replaces a number and then stays. */
-                int64_t best_at = (h0 + i0 * p->dil_h) * p->w + w0 + j0 * p->dil_w;
-                POOL_T best = xp[best_at];
-                for (int64_t i = i0; i < i1; i++) {
-                    const POOL_T *row = xp + (h0 + i * p->dil_h) * p->w + w0;
-                    for (int64_t j = j0; j < j1; j++) {
-                        const POOL_T v = row[j * p->dil_w];
-                        if (v > best || (v != v && best == best)) { /* first NaN wins */
-                            best = v;
-                            best_at = (h0 + i * p->dil_h) * p->w + w0 + j * p->dil_w;
-                        }
-                    }
-                }
-                yp[oh * p->out_w + ow] = best;
-                ip[oh * p->out_w + ow] = best_at;
-            }
-        }
+        POOL_MAX_PLANE(p, &rows, &cols, vec, x + pl * in_plane, y + pl * out_plane,
+                       indices == NULL ? NULL : indices + pl * out_plane);
     }
     return PYDL_OK;
 }
@@ -141,21 +296,46 @@ int POOL_MAX_BWD(const pydl_pool2d_params *p, const POOL_T *grad_y, const int64_
                  POOL_T *grad_x, int n_threads)
 {
     const int64_t in_plane = p->h * p->w, out_plane = p->out_h * p->out_w;
+    const int64_t total = p->planes * out_plane;
     const int nt = pool_threads(p, n_threads);
+    int bad = 0;
     (void)nt; /* used only by OpenMP pragmas */
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t pl = 0; pl < p->planes; pl++) {
-        POOL_T *gx = grad_x + pl * in_plane;
-        const POOL_T *gy = grad_y + pl * out_plane;
-        const int64_t *ip = indices + pl * out_plane;
-        for (int64_t i = 0; i < in_plane; i++) {
-            gx[i] = 0;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        /* First every index is checked (any thread split; an OR), so that
+         * grad_x is left untouched when one is out of range. */
+#pragma omp for schedule(static) reduction(| : bad)
+        for (int64_t b = 0; b < (total + 4095) / 4096; b++) {
+            const int64_t lo = b * 4096, hi = pool_min64(total, lo + 4096);
+            /* v is in [0, in_plane) iff neither v nor in_plane - 1 - v has
+             * the top bit set (in unsigned arithmetic, which wraps): OR them
+             * all and test the bit once (vectorises, unlike a 64-bit
+             * unsigned compare on SSE2). */
+            uint64_t m = 0;
+            for (int64_t o = lo; o < hi; o++) {
+                const uint64_t v = (uint64_t)indices[o];
+                m |= v | ((uint64_t)(in_plane - 1) - v);
+            }
+            bad |= (int)(m >> 63);
         }
-        for (int64_t o = 0; o < out_plane; o++) {
-            gx[ip[o]] += gy[o];
+        /* (the reduction's barrier: every thread sees the final bad) */
+        if (!bad) {
+            /* thread t owns whole planes of grad_x */
+#pragma omp for schedule(static)
+            for (int64_t pl = 0; pl < p->planes; pl++) {
+                POOL_T *gx = grad_x + pl * in_plane;
+                const POOL_T *gy = grad_y + pl * out_plane;
+                const int64_t *ip = indices + pl * out_plane;
+                for (int64_t i = 0; i < in_plane; i++) {
+                    gx[i] = 0;
+                }
+                for (int64_t o = 0; o < out_plane; o++) {
+                    gx[ip[o]] += gy[o];
+                }
+            }
         }
     }
-    return PYDL_OK;
+    return bad ? PYDL_ERR_INDEX : PYDL_OK;
 }
 
 /* Divisor of window (oh, ow): its taps inside the padded input, or inside
@@ -250,4 +430,7 @@ int POOL_AVG_BWD(const pydl_pool2d_params *p, int count_include_pad, const POOL_
     return PYDL_OK;
 }
 
+#undef POOL_TAKES
 #undef POOL_MAX_OF
+#undef POOL_TAKES_REV
+#undef POOL_CHUNK
