@@ -38,6 +38,15 @@ ctypedef int (*d_loss_t)(int64_t, const double *, const double *, double *, doub
 def _float(x, str fn, str name, int min_ndim=0, str layout="any shape"):
     """x as a C-contiguous, aligned, native-order float32/float64 array with
     at least min_ndim dimensions (converted only when it is not one)."""
+    cdef cnp.ndarray fast
+    cdef int tn
+    if type(x) is np.ndarray:  # the common case, checked in C (no flags objects)
+        fast = <cnp.ndarray>x
+        tn = cnp.PyArray_TYPE(fast)
+        if ((tn == cnp.NPY_FLOAT32 or tn == cnp.NPY_FLOAT64)
+                and cnp.PyArray_NDIM(fast) >= min_ndim and cnp.PyArray_IS_C_CONTIGUOUS(fast)
+                and cnp.PyArray_ISALIGNED(fast) and cnp.PyArray_ISNOTSWAPPED(fast)):
+            return x
     arr = x if isinstance(x, np.ndarray) else np.asarray(x)
     if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
         raise TypeError(f"{fn}: expected {name} of dtype {_ACCEPTED}, got dtype {arr.dtype}. "
@@ -65,8 +74,22 @@ def _like(str fn, str name0, a0, str name, x):
 
 
 cdef bint _overlaps(object a, object b):
-    """True if a and b share memory (exact, after numpy's cheap bounds test);
-    an undecidable case counts as an overlap."""
+    """True if a and b share memory; an undecidable case counts as an overlap.
+    Two C-contiguous arrays (the usual case: every array here is checked or
+    made C-contiguous first) occupy exactly their byte ranges, so comparing
+    the ranges in C is exact and costs nanoseconds (np.may_share_memory and
+    np.shares_memory cost a Python call each)."""
+    cdef cnp.ndarray x = <cnp.ndarray?>a
+    cdef cnp.ndarray y = <cnp.ndarray?>b
+    cdef char *x0
+    cdef char *y0
+    cdef Py_ssize_t nx, ny
+    if cnp.PyArray_IS_C_CONTIGUOUS(x) and cnp.PyArray_IS_C_CONTIGUOUS(y):
+        nx = cnp.PyArray_NBYTES(x)
+        ny = cnp.PyArray_NBYTES(y)
+        x0 = <char *>cnp.PyArray_DATA(x)
+        y0 = <char *>cnp.PyArray_DATA(y)
+        return nx > 0 and ny > 0 and x0 < y0 + ny and y0 < x0 + nx
     if not np.may_share_memory(a, b):
         return False
     try:
@@ -78,8 +101,9 @@ cdef bint _overlaps(object a, object b):
 cdef bint _same_buffer(object a, object b):
     """a and b are the same C-contiguous elements (an exact alias)."""
     return (cnp.PyArray_DATA(<cnp.ndarray>a) == cnp.PyArray_DATA(<cnp.ndarray>b)
-            and a.dtype == b.dtype
-            and a.shape == b.shape and a.flags.c_contiguous and b.flags.c_contiguous)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>b)
+            and a.dtype == b.dtype and a.shape == b.shape)
 
 
 def _out(out, str fn, str oname, tuple shape, dtype, tuple inputs, bint alias_ok=True):
@@ -93,15 +117,17 @@ def _out(out, str fn, str oname, tuple shape, dtype, tuple inputs, bint alias_ok
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{fn}: {oname} must be a numpy.ndarray, got {type(out).__name__}")
     o = out
+    cdef cnp.ndarray oc = <cnp.ndarray>out
     dt = np.dtype(dtype)
     if o.shape != shape:
         raise ValueError(f"{fn}: {oname} has shape {o.shape}, expected {shape}")
     if o.dtype != dt:
         raise ValueError(f"{fn}: {oname} has dtype {o.dtype}, expected {dt}")
-    if not (o.flags.c_contiguous and o.flags.aligned and o.dtype.isnative):
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(oc) and cnp.PyArray_ISALIGNED(oc)
+            and o.dtype.isnative):
         raise ValueError(f"{fn}: {oname} must be C-contiguous and aligned; pass "
                          f"np.empty({shape}, dtype=np.{dt.name}) or leave {oname}=None")
-    if not o.flags.writeable:
+    if not cnp.PyArray_ISWRITEABLE(oc):
         raise ValueError(f"{fn}: {oname} is not writeable (a read-only or broadcast view?); "
                          f"pass a writeable array")
     for name, x in inputs:
@@ -994,7 +1020,19 @@ def batch_norm_backward(grad_y, x, gamma, save_mean, save_invstd, out=None):
 # --------------------------------------------------------------------------
 # Optimizer updates (in place)
 # --------------------------------------------------------------------------
+cdef inline bint _ok_inplace(object v):
+    """v is a C-contiguous, aligned, native, writeable ndarray (C checks)."""
+    cdef cnp.ndarray a = <cnp.ndarray>v
+    return (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISALIGNED(a)
+            and cnp.PyArray_ISNOTSWAPPED(a) and cnp.PyArray_ISWRITEABLE(a))
+
+
 def _param(param, str fn):
+    cdef int tn
+    if isinstance(param, np.ndarray):  # the common case first, checked in C
+        tn = cnp.PyArray_TYPE(<cnp.ndarray>param)
+        if (tn == cnp.NPY_FLOAT32 or tn == cnp.NPY_FLOAT64) and _ok_inplace(param):
+            return param
     if not isinstance(param, np.ndarray):
         raise TypeError(f"{fn}: param must be a numpy.ndarray (updated in place), got "
                         f"{type(param).__name__}")
@@ -1010,6 +1048,10 @@ def _param(param, str fn):
 
 def _state(v, str fn, str name, P):
     """An optimizer state buffer: like param (shape, dtype, layout)."""
+    if (isinstance(v, np.ndarray)  # the common case first
+            and cnp.PyArray_TYPE(<cnp.ndarray>v) == cnp.PyArray_TYPE(<cnp.ndarray>P)
+            and _ok_inplace(v) and v.shape == P.shape):
+        return v
     if not isinstance(v, np.ndarray):
         raise TypeError(f"{fn}: {name} must be a numpy.ndarray (optimizer state, updated in "
                         f"place), got {type(v).__name__}")

@@ -915,3 +915,27 @@ def test_softmax_rows_across_chunks(cols, dtype, rng):
     np.testing.assert_array_equal(xc, ls)
     xc = x.copy()
     np.testing.assert_array_equal(ops.softmax(xc, out=xc), y)
+
+
+@dtypes
+def test_out_overlap_check_is_exact_for_contiguous_buffers(dtype, rng):
+    # the overlap test compares byte ranges: adjacent slices of one buffer do not overlap,
+    # one shared element does
+    buf = rand((30,), dtype, rng)
+    x = buf[10:20]
+    ref = np.maximum(f64(x), 0)
+    for o in (buf[:10], buf[20:]):
+        np.testing.assert_array_equal(ops.relu(x, out=o), ref)
+    for o in (buf[1:11], buf[19:29], buf[9:19]):
+        before = buf.copy()
+        with pytest.raises(ValueError, match="relu: out overlaps x without being exactly x"):
+            ops.relu(x, out=o)
+        np.testing.assert_array_equal(buf, before)
+    # empty arrays overlap nothing
+    assert ops.relu(buf[:0], out=buf[:0]).size == 0
+    p, v = rand((8,), dtype, rng), rand((16,), dtype, rng)
+    with pytest.raises(ValueError, match="sgd_update: param and grad share memory"):
+        ops.sgd_update(p, p, None, 0.1)
+    with pytest.raises(ValueError, match="sgd_update: param and grad share memory"):
+        ops.sgd_update(v[:8], v[7:15], None, 0.1)
+    ops.sgd_update(v[:8], v[8:], None, 0.1)  # adjacent: fine
