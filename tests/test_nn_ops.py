@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import pydl
-from helpers import DTYPE_IDS, DTYPES, finite_diff_grad, needs_openmp, rand
+from helpers import DTYPE_IDS, DTYPES, finite_diff_grad, isa, needs_openmp, rand
 
 ops = pydl.ops
 dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -883,7 +883,13 @@ def _float_grid():
     return x.astype(np.float32)
 
 
-def test_float_sigmoid_and_tanh_accuracy_over_the_range():
+@pytest.mark.parametrize("isa_name", pydl.isa_names())
+def test_float_sigmoid_and_tanh_accuracy_over_the_range(isa_name):
+    with isa(isa_name):
+        _check_float_sigmoid_and_tanh()
+
+
+def _check_float_sigmoid_and_tanh():
     x = _float_grid()
     ref = sigmoid_ref(x)
     np.testing.assert_allclose(ops.sigmoid(x), ref, rtol=1e-6, atol=1e-44)  # subnormal tail
@@ -939,3 +945,18 @@ def test_out_overlap_check_is_exact_for_contiguous_buffers(dtype, rng):
     with pytest.raises(ValueError, match="sgd_update: param and grad share memory"):
         ops.sgd_update(v[:8], v[7:15], None, 0.1)
     ops.sgd_update(v[:8], v[8:], None, 0.1)  # adjacent: fine
+
+
+@needs_openmp
+@pytest.mark.parametrize("isa_name", pydl.isa_names())
+def test_float_sigmoid_and_tanh_one_and_two_threads(isa_name, rng):
+    x = (rand((300_001,), np.float32, rng) * 20).astype(np.float32)
+    with isa(isa_name):
+        got = {}
+        for n in (1, 2):
+            with pydl.num_threads(n):
+                got[n] = (ops.sigmoid(x), ops.tanh(x))
+    for a, b in zip(got[1], got[2]):
+        assert np.array_equal(a, b)
+    np.testing.assert_allclose(got[1][0], sigmoid_ref(x), rtol=1e-6, atol=1e-44)
+    np.testing.assert_allclose(got[1][1], np.tanh(f64(x)), rtol=1e-6, atol=0)

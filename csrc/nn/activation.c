@@ -1,15 +1,41 @@
 /*
  * activation.c -- ReLU, leaky ReLU, sigmoid and tanh, forward and backward,
  * for float and double (pydl.h).  The kernels are written once in
- * activation_impl.h and included here once per element type.  Float uses
- * pydl's branch-free exp and tanh (nn_common.h), which vectorise; double
- * uses libm's.
+ * activation_impl.h and included here once per element type.  Float
+ * sigmoid and tanh use pydl's branch-free exp and tanh (nn_common.h) in
+ * loops compiled per kernel path (act_vec.h); double uses libm's.
  */
 #include <math.h>
 #include <stdint.h>
 
+#include "act_vec.h"
 #include "nn_common.h"
 #include "pydl.h"
+
+/* The generic path's float sigmoid and tanh loops (act_vec.h). */
+#define ACT_VEC_SIGMOID act_vec_sigmoid_ref
+#define ACT_VEC_TANH act_vec_tanh_ref
+#define ACT_VEC_TABLE pydl_act_kernels_ref
+#include "act_vec_impl.h"
+#undef ACT_VEC_SIGMOID
+#undef ACT_VEC_TANH
+#undef ACT_VEC_TABLE
+
+/* The float loops of the current kernel path. */
+static const pydl_act_kernels *act_kernels(void)
+{
+#ifdef PYDL_HAVE_X86_KERNELS
+    switch (pydl_isa_get()) {
+    case PYDL_ISA_AVX512:
+        return &pydl_act_kernels_avx512;
+    case PYDL_ISA_AVX2:
+        return &pydl_act_kernels_avx2;
+    default:
+        break;
+    }
+#endif
+    return &pydl_act_kernels_ref;
+}
 
 /* float */
 #define NN_T float
@@ -17,6 +43,7 @@
 #define NN_FABS fabsf
 #define NN_TANH nn_tanhf
 #define NN_SEL nn_sel_f
+#define ACT_VEC_FLOAT 1 /* sigmoid and tanh: act_kernels() */
 #define ACT_RELU_FWD pydl_srelu_fwd
 #define ACT_RELU_BWD pydl_srelu_bwd
 #define ACT_LEAKY_RELU_FWD pydl_sleaky_relu_fwd
@@ -31,6 +58,7 @@
 #undef NN_FABS
 #undef NN_TANH
 #undef NN_SEL
+#undef ACT_VEC_FLOAT
 #undef ACT_RELU_FWD
 #undef ACT_RELU_BWD
 #undef ACT_LEAKY_RELU_FWD

@@ -4,8 +4,9 @@
  * pydl.h).
  *
  * The includer defines NN_T, the math functions NN_EXP, NN_FABS, NN_TANH and
- * the select NN_SEL (nn_common.h) for that type and the public names
- * ACT_RELU_FWD, ACT_RELU_BWD, ACT_LEAKY_RELU_FWD, ACT_LEAKY_RELU_BWD,
+ * the select NN_SEL (nn_common.h) for that type, ACT_VEC_FLOAT for float
+ * (sigmoid and tanh then run act_kernels()'s loops, act_vec.h), and the
+ * public names ACT_RELU_FWD, ACT_RELU_BWD, ACT_LEAKY_RELU_FWD, ACT_LEAKY_RELU_BWD,
  * ACT_SIGMOID_FWD, ACT_SIGMOID_BWD, ACT_TANH_FWD, ACT_TANH_BWD.
  *
  * Every function walks NN_BLOCK-element blocks; thread t owns whole blocks
@@ -91,9 +92,15 @@ int ACT_SIGMOID_FWD(int64_t n, const NN_T *x, NN_T *y, int n_threads)
     const int nt = nn_threads(n * NN_COST_MATH, n_threads);
     const int64_t nb = nn_blocks(n);
     (void)nt;
+#ifdef ACT_VEC_FLOAT
+    const pydl_act_kernels *kr = act_kernels();
+#endif
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t b = 0; b < nb; b++) {
         const int64_t lo = b * NN_BLOCK, hi = nn_min64(n, lo + NN_BLOCK);
+#ifdef ACT_VEC_FLOAT
+        kr->sigmoid(lo, hi, x, y);
+#else
 #pragma omp simd
         for (int64_t i = lo; i < hi; i++) {
             /* e = exp(-|v|) never overflows: 1/(1+e) for v >= 0, e/(1+e) below. */
@@ -102,6 +109,7 @@ int ACT_SIGMOID_FWD(int64_t n, const NN_T *x, NN_T *y, int n_threads)
             const NN_T r = (NN_T)1 / ((NN_T)1 + e);
             y[i] = NN_SEL((uint32_t)(v >= (NN_T)0), r, e * r);
         }
+#endif
     }
     return PYDL_OK;
 }
@@ -128,13 +136,20 @@ int ACT_TANH_FWD(int64_t n, const NN_T *x, NN_T *y, int n_threads)
     const int nt = nn_threads(n * NN_COST_MATH, n_threads);
     const int64_t nb = nn_blocks(n);
     (void)nt;
+#ifdef ACT_VEC_FLOAT
+    const pydl_act_kernels *kr = act_kernels();
+#endif
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t b = 0; b < nb; b++) {
         const int64_t lo = b * NN_BLOCK, hi = nn_min64(n, lo + NN_BLOCK);
+#ifdef ACT_VEC_FLOAT
+        kr->tanh(lo, hi, x, y);
+#else
 #pragma omp simd
         for (int64_t i = lo; i < hi; i++) {
             y[i] = NN_TANH(x[i]);
         }
+#endif
     }
     return PYDL_OK;
 }
