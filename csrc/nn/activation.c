@@ -12,17 +12,21 @@
 #include "nn_common.h"
 #include "pydl.h"
 
-/* The generic path's float sigmoid and tanh loops (act_vec.h). */
+/* The generic path's float loops with an exponential (act_vec.h). */
 #define ACT_VEC_SIGMOID act_vec_sigmoid_ref
 #define ACT_VEC_TANH act_vec_tanh_ref
+#define ACT_VEC_EXP_SHIFT act_vec_exp_shift_ref
+#define ACT_VEC_LSM_BWD act_vec_lsm_bwd_ref
 #define ACT_VEC_TABLE pydl_act_kernels_ref
 #include "act_vec_impl.h"
 #undef ACT_VEC_SIGMOID
 #undef ACT_VEC_TANH
+#undef ACT_VEC_EXP_SHIFT
+#undef ACT_VEC_LSM_BWD
 #undef ACT_VEC_TABLE
 
-/* The float loops of the current kernel path. */
-static const pydl_act_kernels *act_kernels(void)
+/* The float loops of the current kernel path (also used by softmax.c). */
+const pydl_act_kernels *pydl_act_kernels_get(void)
 {
 #ifdef PYDL_HAVE_X86_KERNELS
     switch (pydl_isa_get()) {

@@ -5,7 +5,7 @@
  *
  * The includer defines NN_T, the math functions NN_EXP, NN_FABS, NN_TANH and
  * the select NN_SEL (nn_common.h) for that type, ACT_VEC_FLOAT for float
- * (sigmoid and tanh then run act_kernels()'s loops, act_vec.h), and the
+ * (sigmoid and tanh then run pydl_act_kernels_get()'s loops, act_vec.h), and the
  * public names ACT_RELU_FWD, ACT_RELU_BWD, ACT_LEAKY_RELU_FWD, ACT_LEAKY_RELU_BWD,
  * ACT_SIGMOID_FWD, ACT_SIGMOID_BWD, ACT_TANH_FWD, ACT_TANH_BWD.
  *
@@ -93,7 +93,7 @@ int ACT_SIGMOID_FWD(int64_t n, const NN_T *x, NN_T *y, int n_threads)
     const int64_t nb = nn_blocks(n);
     (void)nt;
 #ifdef ACT_VEC_FLOAT
-    const pydl_act_kernels *kr = act_kernels();
+    const pydl_act_kernels *kr = pydl_act_kernels_get();
 #endif
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t b = 0; b < nb; b++) {
@@ -137,7 +137,7 @@ int ACT_TANH_FWD(int64_t n, const NN_T *x, NN_T *y, int n_threads)
     const int64_t nb = nn_blocks(n);
     (void)nt;
 #ifdef ACT_VEC_FLOAT
-    const pydl_act_kernels *kr = act_kernels();
+    const pydl_act_kernels *kr = pydl_act_kernels_get();
 #endif
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t b = 0; b < nb; b++) {

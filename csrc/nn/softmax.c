@@ -1,17 +1,20 @@
 /*
  * softmax.c -- softmax and log-softmax over the last axis, forward and
  * backward, for float and double (pydl.h).  The kernels are written once in
- * softmax_impl.h and included here once per element type.
+ * softmax_impl.h and included here once per element type.  Float runs its
+ * exponential loops from the current kernel path's table (act_vec.h).
  */
 #include <math.h>
 #include <stdint.h>
 
+#include "act_vec.h"
 #include "nn_common.h"
 #include "pydl.h"
 
 /* float */
 #define NN_T float
 #define NN_EXP nn_expf
+#define SM_VEC_FLOAT 1 /* the exponential loops: pydl_act_kernels_get() */
 #define SM_ROW_MAX ssoftmax_row_max
 #define SM_ACC4 ssoftmax_acc4
 #define SM_DOT4 ssoftmax_dot4
@@ -22,6 +25,7 @@
 #include "softmax_impl.h"
 #undef NN_T
 #undef NN_EXP
+#undef SM_VEC_FLOAT
 #undef SM_ROW_MAX
 #undef SM_ACC4
 #undef SM_DOT4

@@ -3,7 +3,9 @@
  * forward and backward, written once for an element type and included by
  * softmax.c once per type (math: pydl.h).
  *
- * The includer defines NN_T, NN_EXP (exp for that type) and the public names
+ * The includer defines NN_T, NN_EXP (exp for that type), SM_VEC_FLOAT for
+ * float (the exponential loops then run pydl_act_kernels_get()'s, act_vec.h)
+ * and the public names
  * SM_SOFTMAX_FWD, SM_SOFTMAX_BWD, SM_LOG_SOFTMAX_FWD, SM_LOG_SOFTMAX_BWD, and
  * the static names SM_ROW_MAX, SM_ACC4, SM_DOT4.
  *
@@ -73,6 +75,9 @@ int SM_SOFTMAX_FWD(int64_t rows, int64_t cols, const NN_T *x, NN_T *y, int n_thr
     if (cols <= 0) {
         return PYDL_OK;
     }
+#ifdef SM_VEC_FLOAT
+    const pydl_act_kernels *kr = pydl_act_kernels_get();
+#endif
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t r = 0; r < rows; r++) {
         const NN_T *xr = x + r * cols;
@@ -81,10 +86,14 @@ int SM_SOFTMAX_FWD(int64_t rows, int64_t cols, const NN_T *x, NN_T *y, int n_thr
         double acc[4] = {0.0, 0.0, 0.0, 0.0};
         for (int64_t c0 = 0; c0 < cols; c0 += SM_CHUNK) {
             const int64_t c1 = nn_min64(cols, c0 + SM_CHUNK);
+#ifdef SM_VEC_FLOAT
+            kr->exp_shift(c0, c1, xr, m, yr);
+#else
 #pragma omp simd
             for (int64_t j = c0; j < c1; j++) {
                 yr[j] = NN_EXP(xr[j] - m);
             }
+#endif
             SM_ACC4(yr + c0, c1 - c0, acc);
         }
         const double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
@@ -122,6 +131,9 @@ int SM_LOG_SOFTMAX_FWD(int64_t rows, int64_t cols, const NN_T *x, NN_T *y, int n
     if (cols <= 0) {
         return PYDL_OK;
     }
+#ifdef SM_VEC_FLOAT
+    const pydl_act_kernels *kr = pydl_act_kernels_get();
+#endif
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t r = 0; r < rows; r++) {
         const NN_T *xr = x + r * cols;
@@ -131,10 +143,14 @@ int SM_LOG_SOFTMAX_FWD(int64_t rows, int64_t cols, const NN_T *x, NN_T *y, int n
         NN_T e[SM_CHUNK]; /* y may be x: the exponentials go to a local buffer */
         for (int64_t c0 = 0; c0 < cols; c0 += SM_CHUNK) {
             const int64_t c1 = nn_min64(cols, c0 + SM_CHUNK);
+#ifdef SM_VEC_FLOAT
+            kr->exp_shift(0, c1 - c0, xr + c0, m, e);
+#else
 #pragma omp simd
             for (int64_t j = c0; j < c1; j++) {
                 e[j - c0] = NN_EXP(xr[j] - m);
             }
+#endif
             SM_ACC4(e, c1 - c0, acc);
         }
         const double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
@@ -152,6 +168,9 @@ int SM_LOG_SOFTMAX_BWD(int64_t rows, int64_t cols, const NN_T *grad_y, const NN_
 {
     const int nt = nn_threads(rows * cols * NN_COST_MATH, n_threads);
     (void)nt;
+#ifdef SM_VEC_FLOAT
+    const pydl_act_kernels *kr = pydl_act_kernels_get();
+#endif
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t r = 0; r < rows; r++) {
         const NN_T *gr = grad_y + r * cols, *yr = y + r * cols;
@@ -159,10 +178,14 @@ int SM_LOG_SOFTMAX_BWD(int64_t rows, int64_t cols, const NN_T *grad_y, const NN_
         double acc[4] = {0.0, 0.0, 0.0, 0.0};
         SM_ACC4(gr, cols, acc);
         const NN_T s = (NN_T)((acc[0] + acc[1]) + (acc[2] + acc[3]));
+#ifdef SM_VEC_FLOAT
+        kr->lsm_bwd(0, cols, gr, yr, s, gx);
+#else
 #pragma omp simd
         for (int64_t j = 0; j < cols; j++) {
             gx[j] = gr[j] - NN_EXP(yr[j]) * s;
         }
+#endif
     }
     return PYDL_OK;
 }
