@@ -316,7 +316,11 @@ PYDL_API int pydl_davgpool2d_bwd(const pydl_pool2d_params *p, int count_include_
  * Thread ownership: thread t owns whole blocks (element-wise ops, dropout,
  * optimizers), whole rows (softmax), whole chunks of rows or elements
  * (losses), whole row blocks, planes or channels (bias), whole channels
- * (batch norm).  Every function returns PYDL_OK.
+ * (batch norm).  Every function returns PYDL_OK.  Float exponentials and
+ * tanh (sigmoid, tanh, softmax, log-softmax) are pydl's own branch-free,
+ * vectorised ones (relative error about 1e-7; a path, e.g. avx512, may
+ * differ from another in the last bit, never a thread count from another);
+ * double uses libm.
  * ---------------------------------------------------------------------- */
 
 /* ReLU: y = max(x, 0) (NaN stays NaN); backward from the output:
