@@ -274,6 +274,8 @@ CONFIGS = {
     "direct_wide_rows": ((2, 8, 5, 40), (9, 8, 3, 5), 1, (1, 2), 1, 1),
     "direct_stride_h2": ((2, 8, 11, 9), (5, 8, 3, 3), (2, 1), 1, 1, 1),
     "direct_asym_pad": ((1, 8, 7, 9), (3, 8, 3, 4), 1, ((2, 0), (1, 3)), 1, 1),
+    "direct_K26_two_lane_blocks": ((2, 3, 7, 8), (26, 3, 3, 3), 1, 1, 1, 1),
+    "direct_depthwise_k5": ((2, 4, 9, 11), (4, 1, 5, 5), 1, 2, 1, 4),
 }
 
 
@@ -576,7 +578,8 @@ def test_concurrent_calls_from_python_threads(rng):
 DISPATCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_asym", "same_k4_even_s2", "dil3_k3_pad1",
                     "groups2_K4_C6", "depthwise_x2_s2", "C7_K5", "k7_s2_pad3",
                     "direct_lenet2_like", "direct_pad2_dil2", "direct_groups2_C16",
-                    "direct_wide_rows", "direct_asym_pad"]
+                    "direct_wide_rows", "direct_asym_pad", "direct_K26_two_lane_blocks",
+                    "direct_depthwise_k5"]
 
 
 @pytest.mark.parametrize("isa_name", pydl.isa_names())

@@ -20,12 +20,17 @@
  *                    wp[((c*R + r)*S + s)*KB + k] * xp[c][oh*sh + r*dh][ow + s*dw]
  * then adds bias[k] (bias may be NULL); y[k] is at y + k*y_plane.
  *
- * bwd_weight_block adds, for the kb <= KBW channels starting at gyp's
- * first plane and every c < cin, r < R, s < S,
- *     part[k][c][r][s] += sum over images, oh, ow of gyp[k][oh][ow] * xp[c][oh*sh + r*dh][ow + s*dw]
- * where gyp rows are padded with zeros to a whole number of vectors.  The
- * sum runs over images, rows and vectors in order and is reduced across the
- * lanes in lane order: results depend only on the shapes.
+ * bwd_weight_block adds, for the kb <= KBW*V output channels of one group
+ * and every c < cin, r < R, s < S,
+ *     part[k][c][r][s] += sum over images, oh, ow of gyt[oh][ow][k] * xp[c][oh*sh + r*dh][ow + s*dw]
+ * where gyt is the group's grad_y with the channels innermost (lanes),
+ * zero-padded to a whole number of vectors, gy_image floats per image.
+ * Each sum runs over images, rows and columns in order, one lane per
+ * channel.  bwd_weight_rows computes the same for kb <= KBR channels with
+ * the columns in lanes instead (for layers with fewer channels than a
+ * vector): gyp holds grad_y planes with rows zero-padded to owp, and the
+ * lanes are added in order at the end.  Either way the result depends
+ * only on the shapes.
  */
 #ifndef PYDL_CONV_DIRECT_H
 #define PYDL_CONV_DIRECT_H
@@ -42,19 +47,23 @@ typedef struct pydl_cd_geom {
     int64_t sh, dh, dw;         /* row stride, dilations (column stride is 1)   */
     int64_t ph, pw;             /* padded plane size                            */
     int64_t out_h, out_w;       /* output plane size                            */
-    int64_t owp;                /* padded gradient row length (weight gradient) */
+    int64_t owp;                /* padded grad_y row length (bwd_weight_rows)   */
 } pydl_cd_geom;
 
 typedef struct pydl_cd_kernels {
     int v;      /* floats per vector                               */
     int kb;     /* output channels per forward register block       */
     int nv_max; /* vectors along a row per forward register block   */
-    int kbw;    /* channels per weight-gradient register block      */
+    int kbw;    /* most vectors of channels per weight-gradient block */
+    int kbr;    /* channels per row-vector weight-gradient block      */
     void (*fwd_block)(const pydl_cd_geom *g, int nv, const float *xp, const float *wp,
                       const float *bias, int64_t kb, float *y, int64_t y_plane);
     void (*bwd_weight_block)(const pydl_cd_geom *g, int64_t images, int64_t x_image,
-                             int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
+                             int64_t gy_image, const float *xp, const float *gyt, int64_t kb,
                              float *part);
+    void (*bwd_weight_rows)(const pydl_cd_geom *g, int64_t images, int64_t x_image,
+                            int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
+                            float *part);
 } pydl_cd_kernels;
 
 extern const pydl_cd_kernels pydl_cd_kernels_ref;

@@ -5,10 +5,11 @@
  *   CD_V        floats per vector
  *   CD_KB       output channels per forward register block
  *   CD_NV       most vectors along a row per forward block (1..4)
- *   CD_KBW      channels per weight-gradient register block
- *   CD_FWD_BLOCK, CD_BWD_WEIGHT_BLOCK, CD_KERNELS   names
- * Register use: CD_KB * CD_NV forward accumulators, CD_KBW * PYDL_CD_SMAX
- * weight-gradient accumulators.
+ *   CD_KBW      most vectors of output channels per weight-gradient block
+ *   CD_KBR      output channels per row-vector weight-gradient block
+ *   CD_FWD_BLOCK, CD_BWD_WEIGHT_BLOCK, CD_BWD_WEIGHT_ROWS, CD_KERNELS   names
+ * Register use: CD_KB * CD_NV forward accumulators, CD_KBW (or CD_KBR)
+ * times the kernel width weight-gradient accumulators.
  */
 #include <string.h>
 
@@ -23,14 +24,10 @@ static inline cd_vec cd_load(const float *p)
     return v;
 }
 
-/* Every lane = *p (a broadcast load). */
+/* Every lane = *p (a broadcast load; x - 0 folds to x, x + 0 would not). */
 static inline cd_vec cd_splat(const float *p)
 {
-    cd_vec v;
-    for (int i = 0; i < CD_V; i++) {
-        v[i] = *p;
-    }
-    return v;
+    return *p - (cd_vec){0};
 }
 
 /* One register block of outputs: rows of nv vectors, CD_KB channels. */
@@ -108,16 +105,91 @@ void CD_FWD_BLOCK(const pydl_cd_geom *g, int nv, const float *xp, const float *w
     }
 }
 
+/* Weight gradient of one group, output channels in lanes: nkv vectors of
+ * channels (gyt holds, per image and output position, the group's
+ * channels zero-padded to nkv * CD_V). */
+static inline __attribute__((always_inline)) void
+cd_bwd_weight_lanes(const pydl_cd_geom *g, const int nkv, int64_t images, int64_t x_image,
+                    int64_t gy_image, const float *xp, const float *gyt, int64_t kb, float *part)
+{
+    const int64_t plane = g->ph * g->pw, rs = g->r * g->s, lanes = (int64_t)nkv * CD_V;
+    for (int64_t c = 0; c < g->cin; c++) {
+        for (int64_t r = 0; r < g->r; r++) {
+            cd_vec acc[PYDL_CD_SMAX][CD_KBW];
+            for (int s = 0; s < PYDL_CD_SMAX; s++) {
+                for (int j = 0; j < nkv; j++) {
+                    acc[s][j] = (cd_vec){0};
+                }
+            }
+            for (int64_t n = 0; n < images; n++) {
+                const float *xn = xp + n * x_image + c * plane + r * g->dh * g->pw;
+                const float *gn = gyt + n * gy_image;
+                for (int64_t oh = 0; oh < g->out_h; oh++) {
+                    const float *row = xn + oh * g->sh * g->pw;
+                    const float *grow = gn + oh * g->out_w * lanes;
+                    for (int64_t ow = 0; ow < g->out_w; ow++) {
+                        cd_vec gv[CD_KBW];
+                        for (int j = 0; j < nkv; j++) {
+                            gv[j] = cd_load(grow + ow * lanes + j * CD_V);
+                        }
+                        for (int s = 0; s < PYDL_CD_SMAX; s++) {
+                            if (s < g->s) {
+                                const cd_vec xv = cd_splat(row + ow + s * g->dw);
+                                for (int j = 0; j < nkv; j++) {
+                                    acc[s][j] += xv * gv[j];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (int64_t s = 0; s < g->s; s++) {
+                float out[CD_KBW * CD_V];
+                memcpy(out, acc[s], (size_t)nkv * sizeof(cd_vec));
+                for (int64_t k = 0; k < kb; k++) {
+                    part[(k * g->cin + c) * rs + r * g->s + s] += out[k];
+                }
+            }
+        }
+    }
+}
+
 void CD_BWD_WEIGHT_BLOCK(const pydl_cd_geom *g, int64_t images, int64_t x_image,
-                         int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
+                         int64_t gy_image, const float *xp, const float *gyt, int64_t kb,
                          float *part)
+{
+    switch ((kb + CD_V - 1) / CD_V) {
+    case 1:
+        cd_bwd_weight_lanes(g, 1, images, x_image, gy_image, xp, gyt, kb, part);
+        break;
+#if CD_KBW >= 2
+    case 2:
+        cd_bwd_weight_lanes(g, 2, images, x_image, gy_image, xp, gyt, kb, part);
+        break;
+#endif
+#if CD_KBW >= 3
+    case 3:
+        cd_bwd_weight_lanes(g, 3, images, x_image, gy_image, xp, gyt, kb, part);
+        break;
+#endif
+#if CD_KBW >= 4
+    default:
+        cd_bwd_weight_lanes(g, 4, images, x_image, gy_image, xp, gyt, kb, part);
+        break;
+#endif
+    }
+}
+
+void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
+                         int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
+                        float *part)
 {
     const int64_t plane = g->ph * g->pw, gy_plane = g->out_h * g->owp;
     const int64_t rs = g->r * g->s;
     for (int64_t c = 0; c < g->cin; c++) {
         for (int64_t r = 0; r < g->r; r++) {
-            cd_vec acc[CD_KBW][PYDL_CD_SMAX];
-            for (int k = 0; k < CD_KBW; k++) {
+            cd_vec acc[CD_KBR][PYDL_CD_SMAX];
+            for (int k = 0; k < CD_KBR; k++) {
                 for (int s = 0; s < PYDL_CD_SMAX; s++) {
                     acc[k][s] = (cd_vec){0};
                 }
@@ -129,14 +201,14 @@ void CD_BWD_WEIGHT_BLOCK(const pydl_cd_geom *g, int64_t images, int64_t x_image,
                     const float *row = xn + oh * g->sh * g->pw;
                     const float *grow = gn + oh * g->owp;
                     for (int64_t ow0 = 0; ow0 < g->owp; ow0 += CD_V) {
-                        cd_vec gv[CD_KBW];
-                        for (int k = 0; k < CD_KBW; k++) {
+                        cd_vec gv[CD_KBR];
+                        for (int k = 0; k < CD_KBR; k++) {
                             gv[k] = k < kb ? cd_load(grow + k * gy_plane + ow0) : (cd_vec){0};
                         }
                         for (int s = 0; s < PYDL_CD_SMAX; s++) {
                             if (s < g->s) {
                                 const cd_vec xv = cd_load(row + ow0 + s * g->dw);
-                                for (int k = 0; k < CD_KBW; k++) {
+                                for (int k = 0; k < CD_KBR; k++) {
                                     acc[k][s] += gv[k] * xv;
                                 }
                             }
@@ -159,5 +231,6 @@ void CD_BWD_WEIGHT_BLOCK(const pydl_cd_geom *g, int64_t images, int64_t x_image,
     }
 }
 
-const pydl_cd_kernels CD_KERNELS = {CD_V, CD_KB, CD_NV, CD_KBW, CD_FWD_BLOCK,
-                                    CD_BWD_WEIGHT_BLOCK};
+
+const pydl_cd_kernels CD_KERNELS = {CD_V, CD_KB, CD_NV, CD_KBW, CD_KBR, CD_FWD_BLOCK,
+                                    CD_BWD_WEIGHT_BLOCK, CD_BWD_WEIGHT_ROWS};
