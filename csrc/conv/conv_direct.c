@@ -5,7 +5,8 @@
  *
  * Thread ownership: forward and data gradient, thread t owns whole images
  * (its padded copies and its outputs), or with fewer images than threads,
- * whole (image, group, block of output channels) items; weight gradient, thread t owns
+ * whole (image, group, block of output channels) items, or bands of their
+ * output rows; weight gradient, thread t owns
  * whole chunks of images (their padded copies and their partial sums), and
  * the chunk sums are added in chunk order afterwards.  Chunks depend only
  * on N, so results do not depend on the thread count.
@@ -74,8 +75,12 @@ static pydl_cd_geom cd_geom(const pydl_cd_kernels *kr, int64_t cin, const pydl_c
     g.out_w = out_w;
     g.owp = round_up(out_w, kr->v);
     g.ph = (out_h - 1) * sh + (p->r - 1) * p->dil_h + 1;
-    const int64_t cols = round_up(out_w, (int64_t)cd_nv(kr, out_w) * kr->v);
-    g.pw = (cols > g.owp ? cols : g.owp) + (p->s - 1) * p->dil_w;
+    /* Columns read past out_w: whole row blocks of either forward kernel
+     * (the lanes kernel's blocks divide kr->acc) and whole vectors. */
+    int64_t cols = round_up(out_w, (int64_t)cd_nv(kr, out_w) * kr->v);
+    cols = cols > g.owp ? cols : g.owp;
+    cols = cols > round_up(out_w, kr->acc) ? cols : round_up(out_w, kr->acc);
+    g.pw = cols + (p->s - 1) * p->dil_w;
     return g;
 }
 
@@ -100,9 +105,9 @@ int pydl_cd_takes_bwd_data(const pydl_conv2d_params *p)
     /* The data gradient is a stride-1 forward pass over grad_y padded by
      * the kernel extent minus the padding, which must not be negative. */
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    /* Its outputs are the input channels, in register blocks of KB: fewer
-     * than KB of them per group would leave most lanes idle. */
-    return cg >= cd_kernels()->kb && p->stride_h == 1 && p->stride_w == 1 &&
+    /* Its outputs are the input channels: fewer than a vector of them per
+     * group would leave most lanes idle. */
+    return cg >= cd_kernels()->v && p->stride_h == 1 && p->stride_w == 1 &&
            p->pad_top <= (p->r - 1) * p->dil_h &&
            p->pad_left <= (p->s - 1) * p->dil_w && cd_shapes_ok(p, cg, kg * p->r * p->s, p->k);
 }
@@ -134,10 +139,31 @@ static void cd_pad_plane(const float *src, int64_t h, int64_t w, int64_t top, in
     }
 }
 
+/* Whether a forward pass with `outs` output channels per group puts the
+ * channels in the lanes (one block of up to 4 vectors) rather than the
+ * columns (blocks of KB channels). */
+static int cd_lanes(const pydl_cd_kernels *kr, int64_t outs)
+{
+    return outs >= kr->v && outs <= 4 * (int64_t)kr->v;
+}
+
+/* Packed-weight layout of a forward pass: per group, `blocks` blocks of
+ * taps x width floats. */
+static void cd_layout(const pydl_cd_kernels *kr, int64_t outs, int64_t *width, int64_t *blocks)
+{
+    if (cd_lanes(kr, outs)) {
+        *width = round_up(outs, kr->v);
+        *blocks = 1;
+    } else {
+        *width = kr->kb;
+        *blocks = (outs + kr->kb - 1) / kr->kb;
+    }
+}
+
 /* The forward framework shared by the forward pass and the data gradient:
  * images of `planes` channels (in groups of g->cin) at `in` (in_h x in_w
  * each, placed at (top, left) in the padded planes), packed weights wp
- * (per group, per block of KB outputs: g->cin*R*S taps of KB weights),
+ * (cd_layout: per group and block, g->cin*R*S taps of `width` weights),
  * outputs of `outs` channels per group into `out`. */
 static int cd_forward(const pydl_cd_kernels *kr, const pydl_cd_geom *g, int64_t n_images,
                       int64_t groups, const float *in, int64_t in_h, int64_t in_w, int64_t top,
@@ -145,21 +171,30 @@ static int cd_forward(const pydl_cd_kernels *kr, const pydl_cd_geom *g, int64_t 
                       int nt)
 {
     const int64_t planes = groups * g->cin, plane = g->ph * g->pw;
-    const int64_t kblocks = (outs + kr->kb - 1) / kr->kb, taps = g->cin * g->r * g->s;
-    const int64_t out_plane = g->out_h * g->out_w;
+    const int64_t taps = g->cin * g->r * g->s, out_plane = g->out_h * g->out_w;
+    int64_t width, kblocks;
+    cd_layout(kr, outs, &width, &kblocks);
+    const int lanes = cd_lanes(kr, outs);
     const int nv = cd_nv(kr, g->out_w);
     /* Work items: whole images when there are enough for every thread,
-     * else (image, group, block of outputs), each padding its own planes. */
+     * else (image, group, block of outputs), each padding its own planes,
+     * and those cut into bands of output rows if still too few. */
     const int64_t per_image = n_images >= nt ? 1 : groups * kblocks;
-    const int64_t items = n_images * per_image;
+    const int64_t bands0 = n_images * per_image >= nt ? 1 : nt;
+    const int64_t bands = bands0 < g->out_h ? bands0 : g->out_h;
+    const int64_t items = n_images * per_image * bands;
     int status = PYDL_OK;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && items > 1)
     for (int64_t it = 0; it < items; it++) {
-        const int64_t n = it / per_image;
-        const int64_t first = per_image == 1 ? 0 : it % per_image;
+        const int64_t n = it / (per_image * bands);
+        const int64_t unit = it / bands % per_image, band = it % bands;
+        const int64_t first = per_image == 1 ? 0 : unit;
         const int64_t last = per_image == 1 ? groups * kblocks : first + 1;
         const int64_t p0 = per_image == 1 ? 0 : first / kblocks * g->cin;
         const int64_t p1 = per_image == 1 ? planes : p0 + g->cin;
+        pydl_cd_geom gb = *g;
+        const int64_t oh0 = g->out_h * band / bands, oh1 = g->out_h * (band + 1) / bands;
+        gb.out_h = oh1 - oh0;
         float *xp = pydl_workspace(PYDL_WS_CONV_COL, (size_t)(planes * plane) * sizeof(float));
         if (xp == NULL) {
 #pragma omp atomic write
@@ -172,40 +207,66 @@ static int cd_forward(const pydl_cd_kernels *kr, const pydl_cd_geom *g, int64_t 
         }
         for (int64_t blk = first; blk < last; blk++) {
             const int64_t gi = blk / kblocks, kb = blk % kblocks;
-            const int64_t k0 = gi * outs + kb * kr->kb;
-            const int64_t nk = outs - kb * kr->kb < kr->kb ? outs - kb * kr->kb : kr->kb;
-            kr->fwd_block(g, nv, xp + gi * g->cin * plane,
-                          wp + (gi * kblocks + kb) * taps * kr->kb,
-                          bias != NULL ? bias + k0 : NULL, nk,
-                          out + (n * groups * outs + k0) * out_plane, out_plane);
+            const int64_t k0 = gi * outs + kb * width;
+            const int64_t nk = outs - kb * width < width ? outs - kb * width : width;
+            const float *xg = xp + gi * g->cin * plane + oh0 * g->sh * g->pw;
+            const float *wb = wp + blk * taps * width;
+            const float *bb = bias != NULL ? bias + k0 : NULL;
+            float *yb = out + (n * groups * outs + k0) * out_plane + oh0 * g->out_w;
+            if (lanes) {
+                kr->fwd_lanes(&gb, (int)(width / kr->v), xg, wb, bb, nk, yb, out_plane);
+            } else {
+                kr->fwd_block(&gb, nv, xg, wb, bb, nk, yb, out_plane);
+            }
         }
     }
     return status;
+}
+
+/* Pack weights for cd_forward: wp[gi][blk][t][j] = weight of output
+ * o = blk*width + j (0 past outs) and tap t of group gi, read from w as a
+ * convolution weight (flip = 0: w[gi*outs + o][t], taps = C/groups*R*S) or
+ * as the flipped, transposed weight of the data gradient (flip = 1: taps
+ * run over (k, r, s) and read w[gi*kg + k][o][R-1-r][S-1-s]). */
+static float *cd_pack(const pydl_cd_kernels *kr, const pydl_conv2d_params *p, const float *w,
+                      int64_t outs, int64_t taps, int flip)
+{
+    const int64_t rs = p->r * p->s, kg = p->k / p->groups, cg = p->c / p->groups;
+    int64_t width, blocks;
+    cd_layout(kr, outs, &width, &blocks);
+    float *wp = pydl_workspace(PYDL_WS_CONV_OUT,
+                               (size_t)(p->groups * blocks * taps * width) * sizeof(float));
+    if (wp == NULL) {
+        return NULL;
+    }
+    for (int64_t gi = 0; gi < p->groups; gi++) {
+        for (int64_t b = 0; b < blocks; b++) {
+            float *blk = wp + (gi * blocks + b) * taps * width;
+            for (int64_t t = 0; t < taps; t++) {
+                for (int64_t j = 0; j < width; j++) {
+                    const int64_t o = b * width + j;
+                    float v = 0.0f;
+                    if (o < outs) {
+                        v = flip ? w[((gi * kg + t / rs) * cg + o) * rs + (rs - 1 - t % rs)]
+                                 : w[(gi * outs + o) * taps + t];
+                    }
+                    blk[t * width + j] = v;
+                }
+            }
+        }
+    }
+    return wp;
 }
 
 int pydl_cd_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
                 float *y, int nt)
 {
     const pydl_cd_kernels *kr = cd_kernels();
-    const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
-    const int64_t taps = cg * rs, kblocks = (kg + kr->kb - 1) / kr->kb;
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
     const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, p->out_h, p->out_w);
-    float *wp = pydl_workspace(PYDL_WS_CONV_OUT,
-                               (size_t)(p->groups * kblocks * taps * kr->kb) * sizeof(float));
+    const float *wp = cd_pack(kr, p, w, kg, cg * p->r * p->s, 0);
     if (wp == NULL) {
         return PYDL_ERR_NOMEM;
-    }
-    /* wp[gi][kb][tap][j] = w[gi*kg + kb*KB + j][tap] (0 past kg). */
-    for (int64_t gi = 0; gi < p->groups; gi++) {
-        for (int64_t kb = 0; kb < kblocks; kb++) {
-            float *blk = wp + (gi * kblocks + kb) * taps * kr->kb;
-            for (int64_t t = 0; t < taps; t++) {
-                for (int64_t j = 0; j < kr->kb; j++) {
-                    const int64_t k = kb * kr->kb + j;
-                    blk[t * kr->kb + j] = k < kg ? w[(gi * kg + k) * taps + t] : 0.0f;
-                }
-            }
-        }
     }
     return cd_forward(kr, &g, p->n, p->groups, x, p->h, p->w, p->pad_top, p->pad_left, wp, kg,
                       bias, y, nt);
@@ -219,28 +280,11 @@ int pydl_cd_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
      * (R-1)*dh - pt on top and (S-1)*dw - pl on the left, with the weights
      * flipped and input and output channels swapped. */
     const pydl_cd_kernels *kr = cd_kernels();
-    const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
-    const int64_t taps = kg * rs, cblocks = (cg + kr->kb - 1) / kr->kb;
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
     const pydl_cd_geom g = cd_geom(kr, kg, p, 1, p->h, p->w);
-    float *wp = pydl_workspace(PYDL_WS_CONV_OUT,
-                               (size_t)(p->groups * cblocks * taps * kr->kb) * sizeof(float));
+    const float *wp = cd_pack(kr, p, w, cg, kg * p->r * p->s, 1);
     if (wp == NULL) {
         return PYDL_ERR_NOMEM;
-    }
-    /* wp[gi][cb][(k*R + r)*S + s][j] = w[gi*kg + k][cb*KB + j][R-1-r][S-1-s]. */
-    for (int64_t gi = 0; gi < p->groups; gi++) {
-        for (int64_t cb = 0; cb < cblocks; cb++) {
-            float *blk = wp + (gi * cblocks + cb) * taps * kr->kb;
-            for (int64_t k = 0; k < kg; k++) {
-                for (int64_t t = 0; t < rs; t++) {
-                    for (int64_t j = 0; j < kr->kb; j++) {
-                        const int64_t c = cb * kr->kb + j;
-                        blk[(k * rs + t) * kr->kb + j] =
-                            c < cg ? w[((gi * kg + k) * cg + c) * rs + (rs - 1 - t)] : 0.0f;
-                    }
-                }
-            }
-        }
     }
     return cd_forward(kr, &g, p->n, p->groups, grad_y, p->out_h, p->out_w,
                       (p->r - 1) * p->dil_h - p->pad_top, (p->s - 1) * p->dil_w - p->pad_left,

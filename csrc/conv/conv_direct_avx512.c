@@ -4,9 +4,11 @@
 #define CD_V 8
 #define CD_KB 8
 #define CD_NV 3
+#define CD_ACC 24
 #define CD_KBW 3
 #define CD_KBR 3
 #define CD_FWD_BLOCK pydl_cd_fwd_block_avx512
+#define CD_FWD_LANES pydl_cd_fwd_lanes_avx512
 #define CD_BWD_WEIGHT_BLOCK pydl_cd_bwd_weight_block_avx512
 #define CD_BWD_WEIGHT_ROWS pydl_cd_bwd_weight_rows_avx512
 #define CD_KERNELS pydl_cd_kernels_avx512

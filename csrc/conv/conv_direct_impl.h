@@ -5,9 +5,12 @@
  *   CD_V        floats per vector
  *   CD_KB       output channels per forward register block
  *   CD_NV       most vectors along a row per forward block (1..4)
+ *   CD_ACC      accumulators of the channels-in-lanes forward (a multiple
+ *               of 12, so that 1 to 4 vectors of channels divide it)
  *   CD_KBW      most vectors of output channels per weight-gradient block
  *   CD_KBR      output channels per row-vector weight-gradient block
- *   CD_FWD_BLOCK, CD_BWD_WEIGHT_BLOCK, CD_BWD_WEIGHT_ROWS, CD_KERNELS   names
+ *   CD_FWD_BLOCK, CD_FWD_LANES, CD_BWD_WEIGHT_BLOCK, CD_BWD_WEIGHT_ROWS,
+ *   CD_KERNELS  names
  * Register use: CD_KB * CD_NV forward accumulators, CD_KBW (or CD_KBR)
  * times the kernel width weight-gradient accumulators.
  */
@@ -102,6 +105,71 @@ void CD_FWD_BLOCK(const pydl_cd_geom *g, int nv, const float *xp, const float *w
         cd_fwd_rows(g, 4, xp, wp, bias, kb, y, y_plane);
         break;
 #endif
+    }
+}
+
+/* One row block of the forward with output channels in lanes: P = CD_ACC
+ * / nkv positions of nkv vectors of channels. */
+static inline __attribute__((always_inline)) void
+cd_fwd_lanes_nkv(const pydl_cd_geom *g, const int nkv, const float *xp, const float *wl,
+                 const float *bias, int64_t kb, float *y, int64_t y_plane)
+{
+    const int P = CD_ACC / nkv;
+    const int64_t plane = g->ph * g->pw, lanes = (int64_t)nkv * CD_V;
+    for (int64_t oh = 0; oh < g->out_h; oh++) {
+        for (int64_t ow0 = 0; ow0 < g->out_w; ow0 += P) {
+            cd_vec acc[CD_ACC];
+            for (int i = 0; i < P * nkv; i++) {
+                acc[i] = (cd_vec){0};
+            }
+            const float *wt = wl;
+            for (int64_t c = 0; c < g->cin; c++) {
+                for (int64_t r = 0; r < g->r; r++) {
+                    const float *row = xp + c * plane + (oh * g->sh + r * g->dh) * g->pw + ow0;
+                    for (int64_t s = 0; s < g->s; s++, wt += lanes) {
+                        cd_vec wv[4];
+                        for (int j = 0; j < nkv; j++) {
+                            wv[j] = cd_load(wt + j * CD_V);
+                        }
+                        for (int q = 0; q < P; q++) {
+                            const cd_vec xb = cd_splat(row + q + s * g->dw);
+                            for (int j = 0; j < nkv; j++) {
+                                acc[q * nkv + j] += xb * wv[j];
+                            }
+                        }
+                    }
+                }
+            }
+            float tile[CD_ACC * CD_V];
+            memcpy(tile, acc, (size_t)(P * nkv) * sizeof(cd_vec));
+            const int64_t np = g->out_w - ow0 < P ? g->out_w - ow0 : P;
+            for (int64_t k = 0; k < kb; k++) {
+                const float b = bias != NULL ? bias[k] : 0.0f;
+                float *out = y + k * y_plane + oh * g->out_w + ow0;
+                for (int64_t q = 0; q < np; q++) {
+                    out[q] = tile[q * lanes + k] + b;
+                }
+            }
+        }
+    }
+}
+
+void CD_FWD_LANES(const pydl_cd_geom *g, int nkv, const float *xp, const float *wl,
+                  const float *bias, int64_t kb, float *y, int64_t y_plane)
+{
+    switch (nkv) {
+    case 1:
+        cd_fwd_lanes_nkv(g, 1, xp, wl, bias, kb, y, y_plane);
+        break;
+    case 2:
+        cd_fwd_lanes_nkv(g, 2, xp, wl, bias, kb, y, y_plane);
+        break;
+    case 3:
+        cd_fwd_lanes_nkv(g, 3, xp, wl, bias, kb, y, y_plane);
+        break;
+    default:
+        cd_fwd_lanes_nkv(g, 4, xp, wl, bias, kb, y, y_plane);
+        break;
     }
 }
 
@@ -232,5 +300,7 @@ void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
 }
 
 
-const pydl_cd_kernels CD_KERNELS = {CD_V, CD_KB, CD_NV, CD_KBW, CD_KBR, CD_FWD_BLOCK,
-                                    CD_BWD_WEIGHT_BLOCK, CD_BWD_WEIGHT_ROWS};
+const pydl_cd_kernels CD_KERNELS = {CD_V,         CD_KB,        CD_NV,
+                                    CD_ACC,       CD_KBW,       CD_KBR,
+                                    CD_FWD_BLOCK, CD_FWD_LANES, CD_BWD_WEIGHT_BLOCK,
+                                    CD_BWD_WEIGHT_ROWS};
