@@ -11,12 +11,14 @@ import pytest
 import pydl
 from pydl import train as train_mod
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Run outside the repository: `python -m pydl` from its root would import the
+# uncompiled source folder instead of the installed package.
+RUN_DIR = os.path.dirname(os.path.dirname(pydl.__file__))
 
 
 def pydl_train(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "pydl", "train", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT)
+                          text=True, timeout=timeout, cwd=RUN_DIR)
 
 
 def accuracy_of(stdout: str) -> float:
