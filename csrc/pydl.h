@@ -214,6 +214,17 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * gradient is summed over at most 8 fixed chunks of images (per-chunk
  * buffers) and the chunks are added in order, so results are identical on
  * any number of threads.
+ *
+ * float32 layers with few channels per group (LeNet-sized, depthwise) take
+ * direct kernels instead (conv/conv_direct.c): the input is copied into
+ * zero-padded planes and register-blocked kernels, compiled per kernel
+ * path, accumulate each output over (c, r, s) in order, with the columns
+ * or the output channels in the vector lanes.  All passes: at most 32
+ * output channels and 1024 taps (C/groups*R*S) per group, unit column
+ * stride, not 1x1 stride 1, padded copies within 8 MiB per thread; data
+ * gradient: also stride 1 and at least one vector of input channels per
+ * group; weight gradient: kernel width <= 7.  The choice depends only on
+ * the shapes and the kernel path, never on the thread count.
  * ---------------------------------------------------------------------- */
 typedef struct pydl_conv2d_params {
     int64_t n, c, h, w;      /* input (N, C, H, W)                 */

@@ -94,10 +94,16 @@ static int cd_shapes_ok(const pydl_conv2d_params *p, int64_t out_channels, int64
            planes * (g.ph + p->h) * (g.pw + p->w) * (int64_t)sizeof(float) <= PYDL_CD_MAX_PAD_BYTES;
 }
 
+/* 1x1 stride-1 layers are a plain GEMM (no im2col to save). */
+static int cd_pointwise(const pydl_conv2d_params *p)
+{
+    return p->r == 1 && p->s == 1 && p->stride_h == 1 && p->stride_w == 1;
+}
+
 int pydl_cd_takes_fwd(const pydl_conv2d_params *p)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    return p->stride_w == 1 && cd_shapes_ok(p, kg, cg * p->r * p->s, p->c);
+    return p->stride_w == 1 && !cd_pointwise(p) && cd_shapes_ok(p, kg, cg * p->r * p->s, p->c);
 }
 
 int pydl_cd_takes_bwd_data(const pydl_conv2d_params *p)
@@ -107,7 +113,7 @@ int pydl_cd_takes_bwd_data(const pydl_conv2d_params *p)
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
     /* Its outputs are the input channels: fewer than a vector of them per
      * group would leave most lanes idle. */
-    return cg >= cd_kernels()->v && p->stride_h == 1 && p->stride_w == 1 &&
+    return cg >= cd_kernels()->v && !cd_pointwise(p) && p->stride_h == 1 && p->stride_w == 1 &&
            p->pad_top <= (p->r - 1) * p->dil_h &&
            p->pad_left <= (p->s - 1) * p->dil_w && cd_shapes_ok(p, cg, kg * p->r * p->s, p->k);
 }
@@ -115,7 +121,7 @@ int pydl_cd_takes_bwd_data(const pydl_conv2d_params *p)
 int pydl_cd_takes_bwd_weight(const pydl_conv2d_params *p)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    return p->stride_w == 1 && p->s <= PYDL_CD_SMAX &&
+    return p->stride_w == 1 && !cd_pointwise(p) && p->s <= PYDL_CD_SMAX &&
            cd_shapes_ok(p, kg, cg * p->r * p->s, (p->c + p->k) * PYDL_CD_WEIGHT_CHUNKS);
 }
 
