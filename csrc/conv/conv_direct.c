@@ -297,65 +297,70 @@ int pydl_cd_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
                       wp, cg, NULL, grad_x, nt);
 }
 
-/* The weight gradient with the columns in lanes (fewer channels per group
- * than a vector). */
-static int cd_bwd_weight_rows(const pydl_cd_kernels *kr, const pydl_conv2d_params *p,
-                              const float *grad_y, const float *x, float *grad_w, int nt)
+/* grad_y floats per image as the weight-gradient kernels read it: planes
+ * with rows padded to owp (rows kernel, fewer channels per group than a
+ * vector), or per group and block of up to kbw vectors of channels,
+ * [position][lane] with the block's channels padded to whole vectors. */
+static int64_t cd_weight_gy_image(const pydl_cd_kernels *kr, const pydl_conv2d_params *p,
+                                  const pydl_cd_geom *g, int rows)
+{
+    const int64_t kg = p->k / p->groups, block = (int64_t)kr->kbw * kr->v;
+    if (rows) {
+        return p->k * p->out_h * g->owp;
+    }
+    const int64_t full = kg / block, rest = kg - full * block;
+    return p->groups * p->out_h * p->out_w * (full * block + round_up(rest, kr->v));
+}
+
+/* One chunk of images [n0, n0 + nimg): grad_y rearranged into gyb, then
+ * part (zeroed here) = the chunk's weight gradient, group by group and
+ * block by block of output channels. */
+static void cd_weight_chunk(const pydl_cd_kernels *kr, const pydl_conv2d_params *p,
+                            const pydl_cd_geom *g, int rows, const float *grad_y, int64_t n0,
+                            int64_t nimg, const float *xp, int64_t x_image, float *gyb,
+                            float *part)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
-    const int64_t w_size = p->k * cg * rs;
-    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, p->out_h, p->out_w);
-    const int64_t plane = g.ph * g.pw, x_image = p->c * plane;
-    const int64_t gy_plane = p->out_h * g.owp, gy_image = p->k * gy_plane;
-    const int64_t chunks = p->n < PYDL_CD_WEIGHT_CHUNKS ? p->n : PYDL_CD_WEIGHT_CHUNKS;
-    float *parts = pydl_workspace(PYDL_WS_CONV_PARTS, (size_t)(chunks * w_size) * sizeof(float));
-    if (parts == NULL) {
-        return PYDL_ERR_NOMEM;
-    }
-    int status = PYDL_OK;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && chunks > 1)
-    for (int64_t ch = 0; ch < chunks; ch++) {
-        const int64_t n0 = p->n * ch / chunks, n1 = p->n * (ch + 1) / chunks, nimg = n1 - n0;
-        float *xp = pydl_workspace(PYDL_WS_CONV_COL,
-                                   (size_t)(nimg * (x_image + gy_image)) * sizeof(float));
-        if (xp == NULL) {
-#pragma omp atomic write
-            status = PYDL_ERR_NOMEM;
-            continue;
-        }
-        float *gyp = xp + nimg * x_image;
-        float *part = parts + ch * w_size;
+    const int64_t hwo = p->out_h * p->out_w, plane = g->ph * g->pw;
+    const int64_t gy_image = cd_weight_gy_image(kr, p, g, rows);
+    memset(part, 0, (size_t)(p->k * cg * rs) * sizeof(float));
+    if (rows) {
+        const int64_t gy_plane = p->out_h * g->owp;
         for (int64_t n = 0; n < nimg; n++) {
-            for (int64_t c = 0; c < p->c; c++) {
-                cd_pad_plane(x + ((n0 + n) * p->c + c) * p->h * p->w, p->h, p->w, p->pad_top,
-                             p->pad_left, xp + n * x_image + c * plane, g.ph, g.pw);
-            }
             for (int64_t k = 0; k < p->k; k++) {
-                cd_pad_plane(grad_y + ((n0 + n) * p->k + k) * p->out_h * p->out_w, p->out_h,
-                             p->out_w, 0, 0, gyp + n * gy_image + k * gy_plane, p->out_h, g.owp);
+                cd_pad_plane(grad_y + ((n0 + n) * p->k + k) * hwo, p->out_h, p->out_w, 0, 0,
+                             gyb + n * gy_image + k * gy_plane, p->out_h, g->owp);
             }
         }
-        memset(part, 0, (size_t)w_size * sizeof(float));
         for (int64_t gi = 0; gi < p->groups; gi++) {
             for (int64_t k0 = 0; k0 < kg; k0 += kr->kbr) {
                 const int64_t nk = kg - k0 < kr->kbr ? kg - k0 : kr->kbr;
-                kr->bwd_weight_rows(&g, nimg, x_image, gy_image, xp + gi * cg * plane,
-                                    gyp + (gi * kg + k0) * gy_plane, nk,
-                                     part + (gi * kg + k0) * cg * rs);
+                kr->bwd_weight_rows(g, nimg, x_image, gy_image, xp + gi * cg * plane,
+                                    gyb + (gi * kg + k0) * gy_plane, nk,
+                                    part + (gi * kg + k0) * cg * rs);
             }
         }
+        return;
     }
-    if (status != PYDL_OK) {
-        return status;
-    }
-    for (int64_t i = 0; i < w_size; i++) {
-        float acc = parts[i];
-        for (int64_t ch = 1; ch < chunks; ch++) {
-            acc += parts[ch * w_size + i];
+    const int64_t block = (int64_t)kr->kbw * kr->v;
+    float *seg = gyb;
+    for (int64_t gi = 0; gi < p->groups; gi++) {
+        for (int64_t k0 = 0; k0 < kg; k0 += block) {
+            const int64_t nk = kg - k0 < block ? kg - k0 : block, lanes = round_up(nk, kr->v);
+            for (int64_t n = 0; n < nimg; n++) {
+                const float *src = grad_y + ((n0 + n) * p->k + gi * kg + k0) * hwo;
+                float *dst = seg + n * hwo * lanes;
+                for (int64_t q = 0; q < hwo; q++) {
+                    for (int64_t k = 0; k < lanes; k++) {
+                        dst[q * lanes + k] = k < nk ? src[k * hwo + q] : 0.0f;
+                    }
+                }
+            }
+            kr->bwd_weight_block(g, nimg, x_image, hwo * lanes, xp + gi * cg * plane, seg, nk,
+                                 part + (gi * kg + k0) * cg * rs);
+            seg += nimg * hwo * lanes;
         }
-        grad_w[i] = acc;
     }
-    return PYDL_OK;
 }
 
 int pydl_cd_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
@@ -363,17 +368,11 @@ int pydl_cd_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
 {
     const pydl_cd_kernels *kr = cd_kernels();
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
-    if (kg < kr->v) {
-        return cd_bwd_weight_rows(kr, p, grad_y, x, grad_w, nt);
-    }
-    const int64_t w_size = p->k * cg * rs, hwo = p->out_h * p->out_w;
+    const int64_t w_size = p->k * cg * rs;
+    const int rows = kg < kr->v;
     const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, p->out_h, p->out_w);
     const int64_t plane = g.ph * g.pw, x_image = p->c * plane;
-    /* Output channels go to the lanes in blocks of up to kbw vectors; a
-     * block's transposed grad_y holds round_up(channels, V) lanes. */
-    const int64_t block = (int64_t)kr->kbw * kr->v, blocks = (kg + block - 1) / block;
-    const int64_t lanes_g = blocks * block - (block - round_up(kg - (blocks - 1) * block, kr->v));
-    const int64_t gy_image = p->groups * hwo * lanes_g;
+    const int64_t gy_image = cd_weight_gy_image(kr, p, &g, rows);
     const int64_t chunks = p->n < PYDL_CD_WEIGHT_CHUNKS ? p->n : PYDL_CD_WEIGHT_CHUNKS;
     float *parts = pydl_workspace(PYDL_WS_CONV_PARTS, (size_t)(chunks * w_size) * sizeof(float));
     if (parts == NULL) {
@@ -390,43 +389,14 @@ int pydl_cd_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
             status = PYDL_ERR_NOMEM;
             continue;
         }
-        /* gyt: per group and block of channels, [image][position][lane]. */
-        float *gyt = xp + nimg * x_image;
-        float *part = parts + ch * w_size;
         for (int64_t n = 0; n < nimg; n++) {
             for (int64_t c = 0; c < p->c; c++) {
                 cd_pad_plane(x + ((n0 + n) * p->c + c) * p->h * p->w, p->h, p->w, p->pad_top,
                              p->pad_left, xp + n * x_image + c * plane, g.ph, g.pw);
             }
         }
-        float *seg = gyt;
-        for (int64_t gi = 0; gi < p->groups; gi++) {
-            for (int64_t b = 0; b < blocks; b++) {
-                const int64_t k0 = b * block, nk = kg - k0 < block ? kg - k0 : block;
-                const int64_t lanes = round_up(nk, kr->v);
-                for (int64_t n = 0; n < nimg; n++) {
-                    const float *src = grad_y + ((n0 + n) * p->k + gi * kg + k0) * hwo;
-                    float *dst = seg + n * hwo * lanes;
-                    for (int64_t q = 0; q < hwo; q++) {
-                        for (int64_t k = 0; k < lanes; k++) {
-                            dst[q * lanes + k] = k < nk ? src[k * hwo + q] : 0.0f;
-                        }
-                    }
-                }
-                seg += nimg * hwo * lanes;
-            }
-        }
-        memset(part, 0, (size_t)w_size * sizeof(float));
-        seg = gyt;
-        for (int64_t gi = 0; gi < p->groups; gi++) {
-            for (int64_t b = 0; b < blocks; b++) {
-                const int64_t k0 = b * block, nk = kg - k0 < block ? kg - k0 : block;
-                const int64_t lanes = round_up(nk, kr->v);
-                kr->bwd_weight_block(&g, nimg, x_image, hwo * lanes, xp + gi * cg * plane, seg,
-                                     nk, part + (gi * kg + k0) * cg * rs);
-                seg += nimg * hwo * lanes;
-            }
-        }
+        cd_weight_chunk(kr, p, &g, rows, grad_y, n0, nimg, xp, x_image, xp + nimg * x_image,
+                        parts + ch * w_size);
     }
     if (status != PYDL_OK) {
         return status;
