@@ -74,6 +74,15 @@ class CrossEntropy(Loss):
         return ops.softmax_cross_entropy(output, target, grad_out=self._grad_buffer(output))
 
 
+def _like_output(target: Any, output: np.ndarray) -> np.ndarray:
+    """target in output's dtype, reshaped to output's shape when only the
+    shape differs ((N,) targets for an (N, 1) output)."""
+    t = np.asarray(target)
+    if t.shape != output.shape and t.size == output.size:
+        t = t.reshape(output.shape)
+    return t if t.dtype == output.dtype else t.astype(output.dtype)
+
+
 class MSE(Loss):
     """Mean over all elements of (output - target)^2."""
 
@@ -89,12 +98,8 @@ class MSE(Loss):
         return y
 
     def __call__(self, output, target):
-        t = np.asarray(target)
-        if t.shape != output.shape and t.size == output.size:
-            t = t.reshape(output.shape)
-        if t.dtype != output.dtype:
-            t = t.astype(output.dtype)
-        return ops.mse_loss(output, t, grad_out=self._grad_buffer(output))
+        return ops.mse_loss(output, _like_output(target, output),
+                            grad_out=self._grad_buffer(output))
 
 
 class BinaryCrossEntropy(Loss):
@@ -109,12 +114,7 @@ class BinaryCrossEntropy(Loss):
         return y
 
     def __call__(self, output, target):
-        t = np.asarray(target)
-        if t.shape != output.shape and t.size == output.size:
-            t = t.reshape(output.shape)
-        if t.dtype != output.dtype:
-            t = t.astype(output.dtype)
-        return ops.binary_cross_entropy_with_logits(output, t,
+        return ops.binary_cross_entropy_with_logits(output, _like_output(target, output),
                                                     grad_out=self._grad_buffer(output))
 
 
