@@ -827,3 +827,25 @@ def test_blocked_im2col_matches_reference(name, dtype, rng):
         one = pydl.ops.conv2d_backward(gy, x, w, **case["kw"])
     for a, b_ in zip(got, one):
         assert np.array_equal(a, b_)
+
+
+def test_direct_weight_gradient_keeps_inf_out_of_other_taps():
+    # A narrow float32 layer takes the direct kernels, whose last vector of
+    # columns runs past out_w: the inf in the last input column reaches only
+    # the tap that reads it (0 * inf must not become NaN elsewhere).
+    x = np.ones((1, 1, 1, 12), np.float32)
+    x[..., 11] = np.inf
+    w = np.ones((1, 1, 1, 3), np.float32)
+    gy = np.ones((1, 1, 1, 10), np.float32)
+    _, gw, _ = conv2d_backward(gy, x, w, needs=(False, True, False))
+    np.testing.assert_array_equal(gw.ravel(), [10.0, 10.0, np.inf])
+
+
+def test_huge_dilation_and_padding_fall_back_cleanly():
+    # Sizes near 2**31 must not overflow the direct path's size checks.
+    x = np.ones((1, 1, 1, 1), np.float32)
+    w = np.ones((1, 1, 3, 2), np.float32)
+    dw = 2**30 - 25
+    kw = dict(padding=((2**31 - 1, 2**31 - 1), (2**29, dw - 2**29)), dilation=(2**31 - 1, dw))
+    y = conv2d(x, w, **kw)
+    np.testing.assert_array_equal(y, conv2d(x.astype(np.float64), w.astype(np.float64), **kw))

@@ -25,6 +25,9 @@
 #define PYDL_CD_WEIGHT_CHUNKS 8
 /* Padded copies per thread stay below this. */
 #define PYDL_CD_MAX_PAD_BYTES ((int64_t)8 << 20)
+/* Sizes (sides, extents, strides, plane counts) beyond this go to im2col;
+ * below it no size product of the direct path overflows. */
+#define PYDL_CD_MAX_SIDE ((int64_t)1 << 20)
 
 static const pydl_cd_kernels *cd_kernels(void)
 {
@@ -88,10 +91,15 @@ static int cd_shapes_ok(const pydl_conv2d_params *p, int64_t out_channels, int64
                         int64_t planes)
 {
     const pydl_cd_kernels *kr = cd_kernels();
+    if (p->n <= 0 || p->out_h <= 0 || p->out_w <= 0 || out_channels > PYDL_CD_MAX_OUT_CHANNELS ||
+        taps > PYDL_CD_MAX_TAPS || p->h > PYDL_CD_MAX_SIDE || p->w > PYDL_CD_MAX_SIDE ||
+        p->out_h > PYDL_CD_MAX_SIDE || p->out_w > PYDL_CD_MAX_SIDE ||
+        (p->r - 1) * p->dil_h > PYDL_CD_MAX_SIDE || (p->s - 1) * p->dil_w > PYDL_CD_MAX_SIDE ||
+        p->stride_h > PYDL_CD_MAX_SIDE || planes > PYDL_CD_MAX_SIDE) {
+        return 0; /* also keeps the size products below from overflowing */
+    }
     const pydl_cd_geom g = cd_geom(kr, 1, p, p->stride_h, p->out_h, p->out_w);
-    return p->n > 0 && p->out_h > 0 && p->out_w > 0 && out_channels <= PYDL_CD_MAX_OUT_CHANNELS &&
-           taps <= PYDL_CD_MAX_TAPS &&
-           planes * (g.ph + p->h) * (g.pw + p->w) * (int64_t)sizeof(float) <= PYDL_CD_MAX_PAD_BYTES;
+    return planes * (g.ph + p->h) * (g.pw + p->w) * (int64_t)sizeof(float) <= PYDL_CD_MAX_PAD_BYTES;
 }
 
 /* 1x1 stride-1 layers are a plain GEMM (no im2col to save). */
@@ -122,7 +130,7 @@ int pydl_cd_takes_bwd_weight(const pydl_conv2d_params *p)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
     return p->stride_w == 1 && !cd_pointwise(p) && p->s <= PYDL_CD_SMAX &&
-           cd_shapes_ok(p, kg, cg * p->r * p->s, (p->c + p->k) * PYDL_CD_WEIGHT_CHUNKS);
+           cd_shapes_ok(p, kg, cg * p->r * p->s, p->c + p->k);
 }
 
 /* dst (ph x pw, zero-filled) with src (h x w) placed at (top, left);
@@ -312,9 +320,9 @@ static int64_t cd_weight_gy_image(const pydl_cd_kernels *kr, const pydl_conv2d_p
     return p->groups * p->out_h * p->out_w * (full * block + round_up(rest, kr->v));
 }
 
-/* One chunk of images [n0, n0 + nimg): grad_y rearranged into gyb, then
- * part (zeroed here) = the chunk's weight gradient, group by group and
- * block by block of output channels. */
+/* Images [n0, n0 + nimg) of a chunk: grad_y rearranged into gyb, then
+ * their weight gradient added to part, group by group and block by block
+ * of output channels. */
 static void cd_weight_chunk(const pydl_cd_kernels *kr, const pydl_conv2d_params *p,
                             const pydl_cd_geom *g, int rows, const float *grad_y, int64_t n0,
                             int64_t nimg, const float *xp, int64_t x_image, float *gyb,
@@ -323,7 +331,6 @@ static void cd_weight_chunk(const pydl_cd_kernels *kr, const pydl_conv2d_params 
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
     const int64_t hwo = p->out_h * p->out_w, plane = g->ph * g->pw;
     const int64_t gy_image = cd_weight_gy_image(kr, p, g, rows);
-    memset(part, 0, (size_t)(p->k * cg * rs) * sizeof(float));
     if (rows) {
         const int64_t gy_plane = p->out_h * g->owp;
         for (int64_t n = 0; n < nimg; n++) {
@@ -378,25 +385,37 @@ int pydl_cd_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
     if (parts == NULL) {
         return PYDL_ERR_NOMEM;
     }
+    /* Images padded at a time: as many as fit PYDL_CD_MAX_PAD_BYTES (at
+     * least one), so the workspace does not grow with the batch; fixed by
+     * the shapes, so the order of the sums is too. */
+    int64_t sub = PYDL_CD_MAX_PAD_BYTES / ((x_image + gy_image) * (int64_t)sizeof(float));
+    sub = sub < 1 ? 1 : sub;
     int status = PYDL_OK;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && chunks > 1)
     for (int64_t ch = 0; ch < chunks; ch++) {
-        const int64_t n0 = p->n * ch / chunks, n1 = p->n * (ch + 1) / chunks, nimg = n1 - n0;
+        const int64_t n0 = p->n * ch / chunks, n1 = p->n * (ch + 1) / chunks;
+        const int64_t most = n1 - n0 < sub ? n1 - n0 : sub;
         float *xp = pydl_workspace(PYDL_WS_CONV_COL,
-                                   (size_t)(nimg * (x_image + gy_image)) * sizeof(float));
+                                   (size_t)(most * (x_image + gy_image)) * sizeof(float));
         if (xp == NULL) {
 #pragma omp atomic write
             status = PYDL_ERR_NOMEM;
             continue;
         }
-        for (int64_t n = 0; n < nimg; n++) {
-            for (int64_t c = 0; c < p->c; c++) {
-                cd_pad_plane(x + ((n0 + n) * p->c + c) * p->h * p->w, p->h, p->w, p->pad_top,
-                             p->pad_left, xp + n * x_image + c * plane, g.ph, g.pw);
+        float *part = parts + ch * w_size;
+        memset(part, 0, (size_t)w_size * sizeof(float));
+        for (int64_t b0 = n0; b0 < n1; b0 += sub) {
+            const int64_t nimg = n1 - b0 < sub ? n1 - b0 : sub;
+            for (int64_t n = 0; n < nimg; n++) {
+                for (int64_t c = 0; c < p->c; c++) {
+                    cd_pad_plane(x + ((b0 + n) * p->c + c) * p->h * p->w, p->h, p->w,
+                                 p->pad_top, p->pad_left, xp + n * x_image + c * plane, g.ph,
+                                 g.pw);
+                }
             }
+            cd_weight_chunk(kr, p, &g, rows, grad_y, b0, nimg, xp, x_image, xp + nimg * x_image,
+                            part);
         }
-        cd_weight_chunk(kr, p, &g, rows, grad_y, n0, nimg, xp, x_image, xp + nimg * x_image,
-                        parts + ch * w_size);
     }
     if (status != PYDL_OK) {
         return status;

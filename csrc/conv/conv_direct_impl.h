@@ -19,6 +19,7 @@
 #include "conv_direct.h"
 
 typedef float cd_vec __attribute__((vector_size(CD_V * sizeof(float))));
+typedef int32_t cd_ivec __attribute__((vector_size(CD_V * sizeof(int32_t))));
 
 static inline cd_vec cd_load(const float *p)
 {
@@ -248,12 +249,42 @@ void CD_BWD_WEIGHT_BLOCK(const pydl_cd_geom *g, int64_t images, int64_t x_image,
     }
 }
 
+/* One vector of columns of the row-vector weight gradient: acc[k][s] +=
+ * gv[k] * x[ow0 + s*dw ..], the input lanes masked by `tail` if masked. */
+static inline __attribute__((always_inline)) void
+cd_bww_vector(const pydl_cd_geom *g, const float *row, const float *grow, int64_t gy_plane,
+              int64_t kb, int64_t ow0, const int masked, cd_ivec tail,
+              cd_vec acc[CD_KBR][PYDL_CD_SMAX])
+{
+    cd_vec gv[CD_KBR];
+    for (int k = 0; k < CD_KBR; k++) {
+        gv[k] = k < kb ? cd_load(grow + k * gy_plane + ow0) : (cd_vec){0};
+    }
+    for (int s = 0; s < PYDL_CD_SMAX; s++) {
+        if (s < g->s) {
+            cd_vec xv = cd_load(row + ow0 + s * g->dw);
+            if (masked) {
+                xv = (cd_vec)((cd_ivec)xv & tail);
+            }
+            for (int k = 0; k < CD_KBR; k++) {
+                acc[k][s] += gv[k] * xv;
+            }
+        }
+    }
+}
+
 void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
-                         int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
+                        int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
                         float *part)
 {
     const int64_t plane = g->ph * g->pw, gy_plane = g->out_h * g->owp;
-    const int64_t rs = g->r * g->s;
+    const int64_t rs = g->r * g->s, last = g->owp - CD_V;
+    /* The last vector's lanes past out_w hold zero gradients: mask the
+     * input there too, or 0 * inf would put NaN into the sums. */
+    cd_ivec tail;
+    for (int i = 0; i < CD_V; i++) {
+        tail[i] = last + i < g->out_w ? -1 : 0;
+    }
     for (int64_t c = 0; c < g->cin; c++) {
         for (int64_t r = 0; r < g->r; r++) {
             cd_vec acc[CD_KBR][PYDL_CD_SMAX];
@@ -268,20 +299,10 @@ void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
                 for (int64_t oh = 0; oh < g->out_h; oh++) {
                     const float *row = xn + oh * g->sh * g->pw;
                     const float *grow = gn + oh * g->owp;
-                    for (int64_t ow0 = 0; ow0 < g->owp; ow0 += CD_V) {
-                        cd_vec gv[CD_KBR];
-                        for (int k = 0; k < CD_KBR; k++) {
-                            gv[k] = k < kb ? cd_load(grow + k * gy_plane + ow0) : (cd_vec){0};
-                        }
-                        for (int s = 0; s < PYDL_CD_SMAX; s++) {
-                            if (s < g->s) {
-                                const cd_vec xv = cd_load(row + ow0 + s * g->dw);
-                                for (int k = 0; k < CD_KBR; k++) {
-                                    acc[k][s] += gv[k] * xv;
-                                }
-                            }
-                        }
+                    for (int64_t ow0 = 0; ow0 < last; ow0 += CD_V) {
+                        cd_bww_vector(g, row, grow, gy_plane, kb, ow0, 0, tail, acc);
                     }
+                    cd_bww_vector(g, row, grow, gy_plane, kb, last, 1, tail, acc);
                 }
             }
             for (int64_t k = 0; k < kb; k++) {
@@ -298,7 +319,6 @@ void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
         }
     }
 }
-
 
 const pydl_cd_kernels CD_KERNELS = {CD_V,         CD_KB,        CD_NV,
                                     CD_ACC,       CD_KBW,       CD_KBR,
