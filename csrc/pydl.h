@@ -221,9 +221,10 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * path, accumulate each output over (c, r, s) in order, with the columns
  * or the output channels in the vector lanes.  All passes: at most 32
  * output channels and 1024 taps (C/groups*R*S) per group, unit column
- * stride, not 1x1 stride 1, padded copies within 8 MiB per thread; data
- * gradient: also stride 1 and at least one vector of input channels per
- * group; weight gradient: kernel width <= 7.  The choice depends only on
+ * stride, not 1x1 stride 1, padded copies of one image within 8 MiB per
+ * thread; data gradient: also stride 1, at least one vector of input
+ * channels per group, pad_top <= (R-1)*dh and pad_left <= (S-1)*dw;
+ * weight gradient: kernel width <= 7.  The choice depends only on
  * the shapes and the kernel path, never on the thread count.
  * ---------------------------------------------------------------------- */
 typedef struct pydl_conv2d_params {

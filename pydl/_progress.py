@@ -21,7 +21,7 @@ class _LineBar:
             self.last = now
             self._draw(now)
 
-    def set_postfix(self, values: Dict[str, Any]) -> None:
+    def set_postfix(self, values: Dict[str, Any], refresh: bool = True) -> None:
         self.postfix = ", ".join(f"{k}={v}" for k, v in values.items())
 
     def _draw(self, now: float) -> None:

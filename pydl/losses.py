@@ -75,10 +75,10 @@ class CrossEntropy(Loss):
 
 
 def _like_output(target: Any, output: np.ndarray) -> np.ndarray:
-    """target in output's dtype, reshaped to output's shape when only the
-    shape differs ((N,) targets for an (N, 1) output)."""
+    """target in output's dtype; (N,) targets of an (N, 1) output become
+    (N, 1).  Other shapes must match (the loss kernel checks)."""
     t = np.asarray(target)
-    if t.shape != output.shape and t.size == output.size:
+    if t.ndim == 1 and output.shape == (t.size, 1):
         t = t.reshape(output.shape)
     return t if t.dtype == output.dtype else t.astype(output.dtype)
 

@@ -18,6 +18,7 @@ from pydl import _random, losses as _losses, optimizers as _optimizers
 from pydl._progress import progress_bar
 from pydl.callbacks import Callback, as_callback
 from pydl.layers.base import Layer
+from pydl.layers.batchnorm import _BatchNorm
 
 Shape = Tuple[int, ...]
 
@@ -85,6 +86,11 @@ class Sequential:
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a "
                                 f"pydl.layers.Layer")
+            for j in range(i):
+                if layers[j] is layer:
+                    raise ValueError(f"Sequential: items {j} and {i} are the same {layer.name} "
+                                     f"object; a layer keeps its buffers and saved inputs, so "
+                                     f"each position needs its own instance (e.g. ReLU() twice)")
         self.layers = layers
         for i, layer in enumerate(layers):
             layer.needs_input_grad = i > 0
@@ -201,6 +207,9 @@ class Sequential:
     def _prepare(self, x, y, loss, fn):
         x = self._prepare_x(x, fn)
         y = np.asarray(y) if not isinstance(y, np.ndarray) else y
+        if y.ndim == 0:
+            raise ValueError(f"{fn}: y must have one target per sample (shape (N, ...)), got a "
+                             f"scalar")
         if len(y) != len(x):
             raise ValueError(f"{fn}: x has {len(x)} samples but y has {len(y)}; they must match")
         return x, loss.check_target(y, self.output_shapes[-1])
@@ -295,6 +304,11 @@ class Sequential:
                 raise TypeError(f"{fn}: validation_data must be a pair (x_val, y_val)") from None
             xv, yv = self._prepare(xv, yv, self.loss, fn)
             _check_finite(xv, fn, "the validation x")
+        if len(x) % batch_size == 1 and batch_size > 1 and any(
+                isinstance(layer, _BatchNorm) for layer in self.layers):
+            raise ValueError(f"{fn}: {len(x)} training samples in batches of {batch_size} leave "
+                             f"a last batch of one sample, on which batch normalisation has no "
+                             f"variance; pick another batch_size (e.g. {batch_size + 1})")
         cbs = [as_callback(c) for c in callbacks]
         rng = _random.generator(seed)
         history = History()
@@ -319,7 +333,7 @@ class Sequential:
                 correct += self._correct(out, yb)
                 if bar is not None:
                     bar.update(len(xb))
-                    bar.set_postfix({"loss": f"{total_loss / (s + len(xb)):.4f}"})
+                    bar.set_postfix({"loss": f"{total_loss / (s + len(xb)):.4f}"}, refresh=False)
             elapsed = time.perf_counter() - t0
             logs = {"loss": total_loss / n}
             if self._has_accuracy():

@@ -540,3 +540,15 @@ def test_initialiser_names():
                                       "glorot_normal", "zeros"}
     with pytest.raises(ValueError, match="unknown initialiser"):
         init.get("kaiming")
+
+
+def test_dropout_backward_needs_a_training_forward():
+    d = Dropout(0.5)
+    with pytest.raises(RuntimeError, match="before forward"):
+        d.backward(np.ones(3))
+    d.forward(np.ones((2, 3)), training=False)
+    with pytest.raises(RuntimeError, match="before forward"):
+        d.backward(np.ones((7, 7)))
+    d.forward(np.ones((2, 3)), training=True)
+    with pytest.raises(ValueError, match="grad_out has shape"):
+        d.backward(np.ones((7, 7)))

@@ -159,3 +159,13 @@ def test_get_by_name():
         with pytest.raises(ValueError, match="unknown loss"):
             losses.get(bad)
     assert repr(CrossEntropy()) == "CrossEntropy()"
+
+
+def test_targets_of_another_shape_are_not_reshaped():
+    out = np.ones((4, 2), np.float32)
+    with pytest.raises(ValueError):
+        MSE()(out, out.T.copy())
+    with pytest.raises(ValueError):
+        BinaryCrossEntropy()(out, np.ones(8, np.float32))
+    value, _ = MSE()(np.ones((4, 1), np.float32), np.ones(4, np.float32))  # (N,) for (N, 1)
+    assert value == 0.0

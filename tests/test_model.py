@@ -676,3 +676,23 @@ def test_optimizer_named_again_keeps_its_state():
     assert all(st["step"] == 2 for st in first.state.values())
     model.train_on_batch(x, y, optimizer="sgd")
     assert isinstance(model.optimizer, pydl.optimizers.SGD)
+
+
+def test_a_layer_object_may_appear_only_once():
+    relu = ReLU()
+    with pytest.raises(ValueError, match="same ReLU object"):
+        pydl.Sequential([Dense(3, 3), relu, Dense(3, 3), relu])
+
+
+def test_batchnorm_with_a_last_batch_of_one_sample_is_refused_up_front():
+    model = pydl.Sequential([Dense(3, 4), BatchNorm1D(4), Dense(4, 2)])
+    with pytest.raises(ValueError, match="last batch of one sample"):
+        model.fit(np.ones((33, 3), np.float32), np.zeros(33, np.int64), batch_size=32,
+                  loss="cross_entropy", optimizer="sgd", verbose=0)
+
+
+def test_scalar_targets_are_refused():
+    model = pydl.Sequential([Dense(3, 2)])
+    with pytest.raises(ValueError, match="one target per sample"):
+        model.fit(np.ones((4, 3), np.float32), 1, loss="cross_entropy", optimizer="sgd",
+                  verbose=0)

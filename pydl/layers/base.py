@@ -16,9 +16,10 @@ A layer maps a batch ``x`` of shape (N, *input_shape) to ``y`` of shape
 - ``get_config()`` returns the constructor arguments, JSON-serialisable, so
   that ``type(layer)(**layer.get_config())`` rebuilds the layer.
 
-Arrays returned by ``forward`` and ``backward`` are buffers the layer reuses
-on its next call with the same shapes (no page faults per step); copy one
-to keep it.
+Arrays returned by ``forward`` and ``backward`` may be buffers the layer
+reuses on its next call with the same shapes (no page faults per step) or
+views of the layer's input (Flatten, Dropout in inference); copy one to
+keep it.  A layer object may appear only once in a model.
 """
 from __future__ import annotations
 

@@ -36,6 +36,8 @@ class Dropout(Layer):
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = float(p)
         self._rng = np.random.default_rng(_random.draw_seed(_random.generator(seed)))
+        self._mask: Optional[np.ndarray] = None
+        self._x_shape: Optional[tuple] = None
 
     def get_config(self) -> Dict[str, Any]:
         return {"p": self.p}
@@ -43,6 +45,7 @@ class Dropout(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._input(x, None, "")
         self._mask = None
+        self._x_shape = x.shape if training else None
         if not training or self.p == 0.0:
             return x
         y = self._buffer("y", x.shape, x.dtype)
@@ -52,8 +55,9 @@ class Dropout(Layer):
         return y
 
     def backward(self, grad_out: np.ndarray) -> Optional[np.ndarray]:
-        if self._mask is None:
-            return np.asarray(grad_out)
-        g = self._grad(grad_out, self._mask.shape)
+        shape = self._saved("_x_shape")
+        if self._mask is None:  # p == 0: the identity
+            return self._grad(grad_out, shape)
+        g = self._grad(grad_out, shape)
         gx = self._buffer("gx", g.shape, g.dtype)
         return ops.dropout_backward(g, self._mask, self.p, out=gx)
