@@ -70,11 +70,15 @@ cd_fwd_rows(const pydl_cd_geom *g, const int nv, const float *xp, const float *w
                 const float b = bias != NULL ? bias[k] : 0.0f;
                 float *out = y + k * y_plane + oh * g->out_w + ow0;
                 for (int j = 0; j < nv; j++) {
-                    float lanes[CD_V];
                     const cd_vec v = acc[k][j] + b;
-                    memcpy(lanes, &v, sizeof v);
                     const int64_t o = (int64_t)j * CD_V;
                     const int64_t n = g->out_w - ow0 - o < CD_V ? g->out_w - ow0 - o : CD_V;
+                    if (n == CD_V) {
+                        memcpy(out + o, &v, sizeof v);
+                        continue;
+                    }
+                    float lanes[CD_V];
+                    memcpy(lanes, &v, sizeof v);
                     for (int64_t i = 0; i < n; i++) {
                         out[o + i] = lanes[i];
                     }
