@@ -1,6 +1,7 @@
 """Flatten: (N, *dims) -> (N, prod(dims)), a view with no copy."""
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import numpy as np
@@ -13,7 +14,7 @@ class Flatten(Layer):
     """Flatten all axes but the first: x (N, d1, d2, ...) -> y (N, d1*d2*...)."""
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        return (int(np.prod(input_shape)),)
+        return (math.prod(input_shape),)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._input(x, None, "")
@@ -24,5 +25,5 @@ class Flatten(Layer):
 
     def backward(self, grad_out: np.ndarray) -> Optional[np.ndarray]:
         shape = self._saved("_x_shape")
-        g = self._grad(grad_out, (shape[0], int(np.prod(shape[1:]))))
+        g = self._grad(grad_out, (shape[0], math.prod(shape[1:])))
         return g.reshape(shape)
