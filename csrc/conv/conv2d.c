@@ -93,6 +93,8 @@ static int conv_by_image(int64_t items, int nt)
 #define CONV_FWD_IMAGE sconv_fwd_image
 #define CONV_FWD_IMAGES sconv_fwd_images
 #define CONV_EACH_IMAGE sconv_each_image
+#define CONV_EACH_BLOCK sconv_each_block
+#define CONV_BWD_DATA_IMAGES sconv_bwd_data_images
 #define CONV_BWD_DATA_IMAGE sconv_bwd_data_image
 #define CONV_WEIGHT_CHUNK sconv_weight_chunk
 #define CONV_BWD_BIAS sconv_bwd_bias
@@ -107,6 +109,8 @@ static int conv_by_image(int64_t items, int nt)
 #undef CONV_FWD_IMAGE
 #undef CONV_FWD_IMAGES
 #undef CONV_EACH_IMAGE
+#undef CONV_EACH_BLOCK
+#undef CONV_BWD_DATA_IMAGES
 #undef CONV_BWD_DATA_IMAGE
 #undef CONV_WEIGHT_CHUNK
 #undef CONV_BWD_BIAS
@@ -122,6 +126,8 @@ static int conv_by_image(int64_t items, int nt)
 #define CONV_FWD_IMAGE dconv_fwd_image
 #define CONV_FWD_IMAGES dconv_fwd_images
 #define CONV_EACH_IMAGE dconv_each_image
+#define CONV_EACH_BLOCK dconv_each_block
+#define CONV_BWD_DATA_IMAGES dconv_bwd_data_images
 #define CONV_BWD_DATA_IMAGE dconv_bwd_data_image
 #define CONV_WEIGHT_CHUNK dconv_weight_chunk
 #define CONV_BWD_BIAS dconv_bwd_bias

@@ -7,7 +7,7 @@
  *   CONV_T          element type
  *   CONV_GEMM       pydl_sgemm_strided or pydl_dgemm_strided
  *   CONV_IM2COL, CONV_COL2IM, CONV_FWD_IMAGE, CONV_FWD_IMAGES, CONV_BWD_DATA_IMAGE,
- *   CONV_EACH_IMAGE,
+ *   CONV_BWD_DATA_IMAGES, CONV_EACH_IMAGE, CONV_EACH_BLOCK,
  *   CONV_WEIGHT_CHUNK, CONV_BWD_BIAS,
  *   CONV_FWD, CONV_BWD_DATA, CONV_BWD_WEIGHT   names of this file's static
  *                   functions (conv2d.c wraps the last three in the public
@@ -68,12 +68,12 @@ static void CONV_IM2COL(const pydl_conv2d_params *p, int64_t cg, const CONV_T *x
 }
 
 /* The adjoint of CONV_IM2COL on columns [q0, q1): x[c][ih][iw] +=
- * col[(c, r, s)][q - q0] over every (c, r, s, q) in a fixed order; x must
- * be zeroed by the caller before the first block. */
+ * col[(c, r, s) * ld + q - q0] over every (c, r, s, q) in a fixed order; x
+ * must be zeroed by the caller before the first block. */
 static void CONV_COL2IM(const pydl_conv2d_params *p, int64_t cg, const CONV_T *col, int64_t q0,
-                        int64_t q1, CONV_T *x)
+                        int64_t q1, int64_t ld, CONV_T *x)
 {
-    const int64_t nq = q1 - q0, plane = p->h * p->w;
+    const int64_t nq = ld, plane = p->h * p->w;
     const int64_t oh0 = q0 / p->out_w, oh1 = (q1 - 1) / p->out_w;
     for (int64_t c = 0; c < cg; c++) {
         for (int64_t r = 0; r < p->r; r++) {
@@ -163,7 +163,7 @@ static int CONV_BWD_DATA_IMAGE(const pydl_conv2d_params *p, const CONV_T *grad_y
                                grad_y + g * kg * hwo + q0, hwo, 1, 0, dst,
                                col != NULL ? q1 - q0 : hwo, gemm_threads);
             if (col != NULL) {
-                CONV_COL2IM(p, cg, col, q0, q1, gx);
+                CONV_COL2IM(p, cg, col, q0, q1, q1 - q0, gx);
             }
         }
     }
@@ -236,6 +236,43 @@ static int CONV_FWD_IMAGES(const pydl_conv2d_params *p, const CONV_T *x, const C
     return status;
 }
 
+/* Data gradient of the small images [n0, n1), as CONV_FWD_IMAGES: per
+ * group, their grad_y side by side in buf (kg x nimg*hwo), one GEMM for
+ * all their im2col gradients (col = W_g^T buf), then col2im image by
+ * image into grad_x (zeroed here). */
+static int CONV_BWD_DATA_IMAGES(const pydl_conv2d_params *p, const CONV_T *grad_y,
+                                const CONV_T *w, const CONV_T *unused_bias, CONV_T *grad_x,
+                                int64_t n0, int64_t n1, CONV_T *col, CONV_T *buf,
+                                int gemm_threads)
+{
+    (void)unused_bias; /* same signature as CONV_FWD_IMAGES, for CONV_EACH_BLOCK */
+    const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
+    const int64_t crs = cg * p->r * p->s, hwo = p->out_h * p->out_w;
+    const int64_t x_image = p->c * p->h * p->w, y_image = p->k * hwo, nq = (n1 - n0) * hwo;
+    int status = PYDL_OK;
+    for (int64_t g = 0; g < p->groups && status == PYDL_OK; g++) {
+        for (int64_t n = n0; n < n1; n++) {
+            for (int64_t k = 0; k < kg; k++) {
+                const CONV_T *src = grad_y + n * y_image + (g * kg + k) * hwo;
+                CONV_T *dst = buf + k * nq + (n - n0) * hwo;
+                for (int64_t i = 0; i < hwo; i++) {
+                    dst[i] = src[i];
+                }
+            }
+        }
+        status = CONV_GEMM(crs, nq, kg, 1, w + g * kg * crs, 1, crs, buf, nq, 1, 0, col, nq,
+                           gemm_threads);
+        for (int64_t n = n0; n < n1 && status == PYDL_OK; n++) {
+            CONV_T *gx = grad_x + n * x_image + g * cg * p->h * p->w;
+            for (int64_t i = 0; i < cg * p->h * p->w; i++) {
+                gx[i] = 0;
+            }
+            CONV_COL2IM(p, cg, col + (n - n0) * hwo, 0, hwo, nq, gx);
+        }
+    }
+    return status;
+}
+
 /* Run one image op (CONV_FWD_IMAGE or CONV_BWD_DATA_IMAGE) on every image:
  * image n reads in + n*in_image and writes out + n*out_image.  Threads own
  * whole images when there are enough of them (each with its own im2col
@@ -272,54 +309,66 @@ static int CONV_EACH_IMAGE(const pydl_conv2d_params *p,
     return status;
 }
 
+/* Run a block op (CONV_FWD_IMAGES or CONV_BWD_DATA_IMAGES) on small
+ * images, several to a block: at least 4 blocks per thread when the batch
+ * allows, each with its own im2col workspace and buf_bytes_per_image *
+ * images of scratch.  Threads own whole blocks of images when there are
+ * enough, else they share each block's GEMMs.  (The blocking does not
+ * change any output's arithmetic.) */
+static int CONV_EACH_BLOCK(const pydl_conv2d_params *p,
+                           int (*op)(const pydl_conv2d_params *, const CONV_T *, const CONV_T *,
+                                     const CONV_T *, CONV_T *, int64_t, int64_t, CONV_T *,
+                                     CONV_T *, int),
+                           const CONV_T *in, const CONV_T *w, const CONV_T *bias, CONV_T *out,
+                           size_t buf_bytes_per_image, int nt)
+{
+    const int64_t per_block = conv_images_per_block(p, sizeof(CONV_T));
+    int64_t nimg = (p->n + 4 * nt - 1) / (4 * nt);
+    nimg = nimg < per_block ? nimg : per_block;
+    const int64_t blocks = (p->n + nimg - 1) / nimg, hwo = p->out_h * p->out_w;
+    const size_t cbytes = conv_col_bytes(p, sizeof(CONV_T), nimg * hwo);
+    const size_t bbytes = buf_bytes_per_image * (size_t)nimg;
+    int status = PYDL_OK;
+    if (conv_by_image(blocks, nt)) {
+        /* Thread t owns whole blocks of images and their outputs. */
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t bl = 0; bl < blocks; bl++) {
+            CONV_T *col = pydl_workspace(PYDL_WS_CONV_COL, cbytes);
+            CONV_T *buf = pydl_workspace(PYDL_WS_CONV_OUT, bbytes);
+            const int64_t n0 = bl * nimg, n1 = n0 + nimg < p->n ? n0 + nimg : p->n;
+            int s = col == NULL || buf == NULL ? PYDL_ERR_NOMEM
+                                               : op(p, in, w, bias, out, n0, n1, col, buf, 1);
+            if (s != PYDL_OK) {
+#pragma omp atomic write
+                status = s;
+            }
+        }
+        return status;
+    }
+    /* Too few blocks to share out: the threads share each GEMM. */
+    CONV_T *col = pydl_workspace(PYDL_WS_CONV_COL, cbytes);
+    CONV_T *buf = pydl_workspace(PYDL_WS_CONV_OUT, bbytes);
+    if (col == NULL || buf == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t bl = 0; bl < blocks && status == PYDL_OK; bl++) {
+        const int64_t n0 = bl * nimg, n1 = n0 + nimg < p->n ? n0 + nimg : p->n;
+        status = op(p, in, w, bias, out, n0, n1, col, buf, nt);
+    }
+    return status;
+}
+
 static int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, const CONV_T *bias,
              CONV_T *y, int n_threads)
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
     const int nt = conv_threads(n_threads);
-    int status = PYDL_OK;
     if (p->n <= 0) {
         return PYDL_OK;
     }
-    const int64_t per_block = conv_images_per_block(p, sizeof(CONV_T));
-    if (per_block >= 2) {
-        /* Small images: blocks of images, one GEMM per block and group, at
-         * least 4 blocks per thread when the batch allows.  (The blocking
-         * does not change any output's arithmetic.) */
-        int64_t nimg = (p->n + 4 * nt - 1) / (4 * nt);
-        nimg = nimg < per_block ? nimg : per_block;
-        const int64_t blocks = (p->n + nimg - 1) / nimg;
-        const int64_t hwo = p->out_h * p->out_w, kg = p->k / p->groups;
-        const size_t cbytes = conv_col_bytes(p, sizeof(CONV_T), nimg * hwo);
-        const size_t obytes = (size_t)(kg * nimg * hwo) * sizeof(CONV_T);
-        if (conv_by_image(blocks, nt)) {
-            /* Thread t owns whole blocks of images and their outputs. */
-#pragma omp parallel for schedule(static) num_threads(nt)
-            for (int64_t bl = 0; bl < blocks; bl++) {
-                CONV_T *col = pydl_workspace(PYDL_WS_CONV_COL, cbytes);
-                CONV_T *out = pydl_workspace(PYDL_WS_CONV_OUT, obytes);
-                const int64_t n0 = bl * nimg, n1 = n0 + nimg < p->n ? n0 + nimg : p->n;
-                int s = col == NULL || out == NULL
-                            ? PYDL_ERR_NOMEM
-                            : CONV_FWD_IMAGES(p, x, w, bias, y, n0, n1, col, out, 1);
-                if (s != PYDL_OK) {
-#pragma omp atomic write
-                    status = s;
-                }
-            }
-            return status;
-        }
-        /* Too few blocks to share out: the threads share each GEMM. */
-        CONV_T *col = pydl_workspace(PYDL_WS_CONV_COL, cbytes);
-        CONV_T *out = pydl_workspace(PYDL_WS_CONV_OUT, obytes);
-        if (col == NULL || out == NULL) {
-            return PYDL_ERR_NOMEM;
-        }
-        for (int64_t bl = 0; bl < blocks && status == PYDL_OK; bl++) {
-            const int64_t n0 = bl * nimg, n1 = n0 + nimg < p->n ? n0 + nimg : p->n;
-            status = CONV_FWD_IMAGES(p, x, w, bias, y, n0, n1, col, out, nt);
-        }
-        return status;
+    if (conv_images_per_block(p, sizeof(CONV_T)) >= 2) {
+        const size_t obytes = (size_t)(p->k / p->groups * p->out_h * p->out_w) * sizeof(CONV_T);
+        return CONV_EACH_BLOCK(p, CONV_FWD_IMAGES, x, w, bias, y, obytes, nt);
     }
     return CONV_EACH_IMAGE(p, CONV_FWD_IMAGE, x, x_image, w, bias, y, y_image, nt);
 }
@@ -328,8 +377,15 @@ static int CONV_BWD_DATA(const pydl_conv2d_params *p, const CONV_T *grad_y, cons
                   CONV_T *grad_x, int n_threads)
 {
     const int64_t x_image = p->c * p->h * p->w, y_image = p->k * p->out_h * p->out_w;
-    return CONV_EACH_IMAGE(p, CONV_BWD_DATA_IMAGE, grad_y, y_image, w, NULL, grad_x, x_image,
-                           conv_threads(n_threads));
+    const int nt = conv_threads(n_threads);
+    if (p->n <= 0) {
+        return PYDL_OK;
+    }
+    if (conv_images_per_block(p, sizeof(CONV_T)) >= 2) {
+        const size_t bbytes = (size_t)(p->k / p->groups * p->out_h * p->out_w) * sizeof(CONV_T);
+        return CONV_EACH_BLOCK(p, CONV_BWD_DATA_IMAGES, grad_y, w, NULL, grad_x, bbytes, nt);
+    }
+    return CONV_EACH_IMAGE(p, CONV_BWD_DATA_IMAGE, grad_y, y_image, w, NULL, grad_x, x_image, nt);
 }
 
 /* grad_bias[k] = sum over n and positions of grad_y[n][k], in double, in
