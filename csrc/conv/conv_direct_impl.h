@@ -182,10 +182,12 @@ void CD_FWD_LANES(const pydl_cd_geom *g, int nkv, const float *xp, const float *
  * channels (gyt holds, per image and output position, the group's
  * channels zero-padded to nkv * CD_V). */
 static inline __attribute__((always_inline)) void
-cd_bwd_weight_lanes(const pydl_cd_geom *g, const int nkv, int64_t images, int64_t x_image,
-                    int64_t gy_image, const float *xp, const float *gyt, int64_t kb, float *part)
+cd_bwd_weight_lanes(const pydl_cd_geom *g, const int nkv, const int sk, int64_t images,
+                    int64_t x_image, int64_t gy_image, const float *xp, const float *gyt,
+                    int64_t kb, float *part)
 {
     const int64_t plane = g->ph * g->pw, rs = g->r * g->s, lanes = (int64_t)nkv * CD_V;
+    const int64_t width = sk ? sk : g->s; /* a constant when sk != 0 */
     for (int64_t c = 0; c < g->cin; c++) {
         for (int64_t r = 0; r < g->r; r++) {
             cd_vec acc[PYDL_CD_SMAX][CD_KBW];
@@ -206,7 +208,7 @@ cd_bwd_weight_lanes(const pydl_cd_geom *g, const int nkv, int64_t images, int64_
                             gv[j] = cd_load(grow + ow * lanes + j * CD_V);
                         }
                         for (int s = 0; s < PYDL_CD_SMAX; s++) {
-                            if (s < g->s) {
+                            if (s < width) {
                                 const cd_vec xv = cd_splat(row + ow + s * g->dw);
                                 for (int j = 0; j < nkv; j++) {
                                     acc[s][j] += xv * gv[j];
@@ -227,27 +229,42 @@ cd_bwd_weight_lanes(const pydl_cd_geom *g, const int nkv, int64_t images, int64_
     }
 }
 
+/* cd_bwd_weight_lanes with the common kernel widths 3 and 5 as constants. */
+static inline __attribute__((always_inline)) void
+cd_bwd_weight_lanes_s(const pydl_cd_geom *g, const int nkv, int64_t images, int64_t x_image,
+                      int64_t gy_image, const float *xp, const float *gyt, int64_t kb,
+                      float *part)
+{
+    if (g->s == 5) {
+        cd_bwd_weight_lanes(g, nkv, 5, images, x_image, gy_image, xp, gyt, kb, part);
+    } else if (g->s == 3) {
+        cd_bwd_weight_lanes(g, nkv, 3, images, x_image, gy_image, xp, gyt, kb, part);
+    } else {
+        cd_bwd_weight_lanes(g, nkv, 0, images, x_image, gy_image, xp, gyt, kb, part);
+    }
+}
+
 void CD_BWD_WEIGHT_BLOCK(const pydl_cd_geom *g, int64_t images, int64_t x_image,
                          int64_t gy_image, const float *xp, const float *gyt, int64_t kb,
                          float *part)
 {
     switch ((kb + CD_V - 1) / CD_V) {
     case 1:
-        cd_bwd_weight_lanes(g, 1, images, x_image, gy_image, xp, gyt, kb, part);
+        cd_bwd_weight_lanes_s(g, 1, images, x_image, gy_image, xp, gyt, kb, part);
         break;
 #if CD_KBW >= 2
     case 2:
-        cd_bwd_weight_lanes(g, 2, images, x_image, gy_image, xp, gyt, kb, part);
+        cd_bwd_weight_lanes_s(g, 2, images, x_image, gy_image, xp, gyt, kb, part);
         break;
 #endif
 #if CD_KBW >= 3
     case 3:
-        cd_bwd_weight_lanes(g, 3, images, x_image, gy_image, xp, gyt, kb, part);
+        cd_bwd_weight_lanes_s(g, 3, images, x_image, gy_image, xp, gyt, kb, part);
         break;
 #endif
 #if CD_KBW >= 4
     default:
-        cd_bwd_weight_lanes(g, 4, images, x_image, gy_image, xp, gyt, kb, part);
+        cd_bwd_weight_lanes_s(g, 4, images, x_image, gy_image, xp, gyt, kb, part);
         break;
 #endif
     }
@@ -256,16 +273,17 @@ void CD_BWD_WEIGHT_BLOCK(const pydl_cd_geom *g, int64_t images, int64_t x_image,
 /* One vector of columns of the row-vector weight gradient: acc[k][s] +=
  * gv[k] * x[ow0 + s*dw ..], the input lanes masked by `tail` if masked. */
 static inline __attribute__((always_inline)) void
-cd_bww_vector(const pydl_cd_geom *g, const float *row, const float *grow, int64_t gy_plane,
-              int64_t kb, int64_t ow0, const int masked, cd_ivec tail,
+cd_bww_vector(const pydl_cd_geom *g, const int sk, const float *row, const float *grow,
+              int64_t gy_plane, int64_t kb, int64_t ow0, const int masked, cd_ivec tail,
               cd_vec acc[CD_KBR][PYDL_CD_SMAX])
 {
+    const int64_t width = sk ? sk : g->s; /* a constant when sk != 0 */
     cd_vec gv[CD_KBR];
     for (int k = 0; k < CD_KBR; k++) {
         gv[k] = k < kb ? cd_load(grow + k * gy_plane + ow0) : (cd_vec){0};
     }
     for (int s = 0; s < PYDL_CD_SMAX; s++) {
-        if (s < g->s) {
+        if (s < width) {
             cd_vec xv = cd_load(row + ow0 + s * g->dw);
             if (masked) {
                 xv = (cd_vec)((cd_ivec)xv & tail);
@@ -277,9 +295,9 @@ cd_bww_vector(const pydl_cd_geom *g, const float *row, const float *grow, int64_
     }
 }
 
-void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
-                        int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
-                        float *part)
+static inline __attribute__((always_inline)) void
+cd_bwd_weight_rows(const pydl_cd_geom *g, const int sk, int64_t images, int64_t x_image,
+                   int64_t gy_image, const float *xp, const float *gyp, int64_t kb, float *part)
 {
     const int64_t plane = g->ph * g->pw, gy_plane = g->out_h * g->owp;
     const int64_t rs = g->r * g->s, last = g->owp - CD_V;
@@ -304,9 +322,9 @@ void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
                     const float *row = xn + oh * g->sh * g->pw;
                     const float *grow = gn + oh * g->owp;
                     for (int64_t ow0 = 0; ow0 < last; ow0 += CD_V) {
-                        cd_bww_vector(g, row, grow, gy_plane, kb, ow0, 0, tail, acc);
+                        cd_bww_vector(g, sk, row, grow, gy_plane, kb, ow0, 0, tail, acc);
                     }
-                    cd_bww_vector(g, row, grow, gy_plane, kb, last, 1, tail, acc);
+                    cd_bww_vector(g, sk, row, grow, gy_plane, kb, last, 1, tail, acc);
                 }
             }
             for (int64_t k = 0; k < kb; k++) {
@@ -321,6 +339,20 @@ void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
                 }
             }
         }
+    }
+}
+
+void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
+                        int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
+                        float *part)
+{
+    /* the common kernel widths 3 and 5 as constants */
+    if (g->s == 5) {
+        cd_bwd_weight_rows(g, 5, images, x_image, gy_image, xp, gyp, kb, part);
+    } else if (g->s == 3) {
+        cd_bwd_weight_rows(g, 3, images, x_image, gy_image, xp, gyp, kb, part);
+    } else {
+        cd_bwd_weight_rows(g, 0, images, x_image, gy_image, xp, gyp, kb, part);
     }
 }
 
