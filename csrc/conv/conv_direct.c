@@ -99,7 +99,13 @@ static int cd_shapes_ok(const pydl_conv2d_params *p, int64_t out_channels, int64
         return 0; /* also keeps the size products below from overflowing */
     }
     const pydl_cd_geom g = cd_geom(kr, 1, p, p->stride_h, p->out_h, p->out_w);
-    return planes * (g.ph + p->h) * (g.pw + p->w) * (int64_t)sizeof(float) <= PYDL_CD_MAX_PAD_BYTES;
+    if (g.ph > PYDL_CD_MAX_SIDE || g.pw > PYDL_CD_MAX_SIDE) {
+        return 0;
+    }
+    /* each factor is below 2^22: the plane's bytes fit easily, and the
+     * plane count is compared by division */
+    const int64_t plane_bytes = (g.ph + p->h) * (g.pw + p->w) * (int64_t)sizeof(float);
+    return planes <= PYDL_CD_MAX_PAD_BYTES / plane_bytes;
 }
 
 /* 1x1 stride-1 layers are a plain GEMM (no im2col to save). */
