@@ -255,8 +255,9 @@ class Sequential:
 
         Parameters
         ----------
-        x : ndarray (N, *input_shape); may be an np.memmap (batches are
-            gathered from it, it is never loaded whole)
+        x : ndarray (N, *input_shape); converted once to the model's dtype
+            if needed; may be an np.memmap (batches are gathered from it, it
+            is never loaded whole)
         y : targets as the loss expects: (N,) integer labels for
             CrossEntropy, (N, *output_shape) for MSE / BinaryCrossEntropy
         epochs, batch_size : int
@@ -317,6 +318,9 @@ class Sequential:
         for cb in cbs:
             cb.on_train_begin(self)
         dt = self.dtype
+        if not isinstance(x, np.memmap) and x.dtype != dt:
+            x = x.astype(dt)  # once, not per batch (a memmap stays on disk)
+        self._batch_buffers: Dict[int, np.ndarray] = {}
         for epoch in range(int(epochs)):
             for cb in cbs:
                 cb.on_epoch_begin(epoch, self)
@@ -359,11 +363,15 @@ class Sequential:
 
     def _gather(self, x, y, order, s, e, dt):
         if order is None:
-            xb, yb = x[s:e], y[s:e]
-        else:
-            idx = np.sort(order[s:e])  # sorted: sequential reads from a memmap
-            xb, yb = x[idx], y[idx]
-        return np.ascontiguousarray(xb, dtype=dt), yb
+            return np.ascontiguousarray(x[s:e], dtype=dt), y[s:e]
+        idx = np.sort(order[s:e])  # sorted: sequential reads from a memmap
+        if x.dtype != dt or isinstance(x, np.memmap):
+            return np.ascontiguousarray(x[idx], dtype=dt), y[idx]
+        # a reused batch buffer per batch size: no fresh pages every step
+        buf = self._batch_buffers.get(e - s)
+        if buf is None:
+            buf = self._batch_buffers[e - s] = np.empty((e - s,) + x.shape[1:], dt)
+        return np.take(x, idx, axis=0, out=buf), y[idx]
 
     def _has_accuracy(self) -> bool:
         return isinstance(self.loss, (_losses.CrossEntropy, _losses.BinaryCrossEntropy))
