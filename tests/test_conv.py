@@ -276,6 +276,14 @@ CONFIGS = {
     "direct_asym_pad": ((1, 8, 7, 9), (3, 8, 3, 4), 1, ((2, 0), (1, 3)), 1, 1),
     "direct_K26_two_lane_blocks": ((2, 3, 7, 8), (26, 3, 3, 3), 1, 1, 1, 1),
     "direct_depthwise_k5": ((2, 4, 9, 11), (4, 1, 5, 5), 1, 2, 1, 4),
+    # more than 32 output (or, for the data gradient, input) channels per
+    # group take the wide forward kernel where the ISA has one (AVX-512):
+    # partial channel blocks, column strides, every block width
+    "wide_K40_s2": ((2, 5, 11, 13), (40, 5, 3, 3), 2, 1, 1, 1),
+    "wide_K33_sw3_dil2_asym": ((1, 6, 9, 17), (33, 6, 3, 2), (1, 3), ((1, 0), (2, 1)), (1, 2), 1),
+    "wide_groups2_C80_K72": ((2, 80, 7, 9), (72, 40, 3, 3), 1, 1, 1, 2),
+    "wide_C34_K34_W29": ((1, 34, 3, 29), (34, 34, 1, 3), 1, (0, 1), 1, 1),
+    "wide_C48_K64_W24": ((1, 48, 4, 24), (64, 48, 3, 3), 1, 1, 1, 1),
 }
 
 
@@ -579,7 +587,8 @@ DISPATCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_asym", "same_k4_even_s2", 
                     "groups2_K4_C6", "depthwise_x2_s2", "C7_K5", "k7_s2_pad3",
                     "direct_lenet2_like", "direct_pad2_dil2", "direct_groups2_C16",
                     "direct_wide_rows", "direct_asym_pad", "direct_K26_two_lane_blocks",
-                    "direct_depthwise_k5"]
+                    "direct_depthwise_k5", "wide_K40_s2", "wide_K33_sw3_dil2_asym",
+                    "wide_groups2_C80_K72", "wide_C34_K34_W29", "wide_C48_K64_W24"]
 
 
 @pytest.mark.parametrize("isa_name", pydl.isa_names())
@@ -622,6 +631,8 @@ THREAD_CASES = {
     "N9_pointwise": ((9, 8, 12, 12), (16, 8, 1, 1), dict()),
     "N5_direct": ((5, 8, 10, 10), (6, 8, 5, 5), dict(padding=2)),
     "N1_direct_by_block": ((1, 8, 12, 12), (20, 8, 3, 3), dict(padding=1)),
+    "N1_wide_by_block": ((1, 8, 9, 30), (40, 8, 3, 3), dict(padding=1)),
+    "N3_wide_s2": ((3, 36, 10, 10), (48, 36, 3, 3), dict(stride=2, padding=1)),
 }
 
 

@@ -21,6 +21,10 @@
  * beyond these, im2col + GEMM is faster. */
 #define PYDL_CD_MAX_OUT_CHANNELS 32
 #define PYDL_CD_MAX_TAPS 1024
+/* With a wide forward kernel (cd_kernels()->fwd_wide), layers with more
+ * output channels take the direct forward too, up to this many taps per
+ * group: a block of 2*WV channels' weights then stays in L2. */
+#define PYDL_CD_WIDE_MAX_TAPS 2304
 /* Fixed number of image chunks of the weight gradient (as im2col's). */
 #define PYDL_CD_WEIGHT_CHUNKS 8
 /* Padded copies per thread stay below this. */
@@ -62,16 +66,45 @@ static int cd_nv(const pydl_cd_kernels *kr, int64_t out_w)
     return best;
 }
 
+/* Positions per register block of the wide forward: the fewest padded
+ * positions per row, then the most per block. */
+static int cd_wide_p(const pydl_cd_kernels *kr, int64_t out_w)
+{
+    static const int fewer[] = {12, 10, 8};
+    int best = kr->wp_max;
+    for (int i = 0; i < 3; i++) {
+        if (round_up(out_w, fewer[i]) < round_up(out_w, best)) {
+            best = fewer[i];
+        }
+    }
+    return best;
+}
+
+/* How a forward pass with `outs` output channels per group is blocked:
+ * columns in the lanes (blocks of KB channels) for fewer channels than a
+ * vector, channels in the lanes up to 4 vectors of them, then the wide
+ * kernel (when the ISA has one). */
+typedef enum cd_mode { CD_ROWS, CD_LANES, CD_WIDE } cd_mode;
+
+static cd_mode cd_mode_of(const pydl_cd_kernels *kr, int64_t outs)
+{
+    if (outs > 4 * (int64_t)kr->v && kr->fwd_wide != NULL) {
+        return CD_WIDE;
+    }
+    return outs >= kr->v && outs <= 4 * (int64_t)kr->v ? CD_LANES : CD_ROWS;
+}
+
 /* Geometry of a forward pass of cin-channel planes with the given kernel,
- * row stride and output size. */
+ * strides and output size (column stride sw > 1 only for the wide kernel). */
 static pydl_cd_geom cd_geom(const pydl_cd_kernels *kr, int64_t cin, const pydl_conv2d_params *p,
-                            int64_t sh, int64_t out_h, int64_t out_w)
+                            int64_t sh, int64_t sw, int64_t out_h, int64_t out_w)
 {
     pydl_cd_geom g;
     g.cin = cin;
     g.r = p->r;
     g.s = p->s;
     g.sh = sh;
+    g.sw = sw;
     g.dh = p->dil_h;
     g.dw = p->dil_w;
     g.out_h = out_h;
@@ -83,22 +116,34 @@ static pydl_cd_geom cd_geom(const pydl_cd_kernels *kr, int64_t cin, const pydl_c
     int64_t cols = round_up(out_w, (int64_t)cd_nv(kr, out_w) * kr->v);
     cols = cols > g.owp ? cols : g.owp;
     cols = cols > round_up(out_w, kr->acc) ? cols : round_up(out_w, kr->acc);
-    g.pw = cols + (p->s - 1) * p->dil_w;
+    if (kr->fwd_wide != NULL) {
+        const int64_t wide = round_up(out_w, cd_wide_p(kr, out_w));
+        cols = cols > wide ? cols : wide;
+    }
+    g.pw = (cols - 1) * sw + 1 + (p->s - 1) * p->dil_w;
     return g;
 }
 
+/* Whether the direct kernels take a pass with these output channels and
+ * taps per group over `planes` input planes per image; `wide`: the pass
+ * may use the wide forward kernel (forward and data gradient). */
 static int cd_shapes_ok(const pydl_conv2d_params *p, int64_t out_channels, int64_t taps,
-                        int64_t planes)
+                        int64_t planes, int wide)
 {
     const pydl_cd_kernels *kr = cd_kernels();
-    if (p->n <= 0 || p->out_h <= 0 || p->out_w <= 0 || out_channels > PYDL_CD_MAX_OUT_CHANNELS ||
-        taps > PYDL_CD_MAX_TAPS || p->h > PYDL_CD_MAX_SIDE || p->w > PYDL_CD_MAX_SIDE ||
+    wide = wide && cd_mode_of(kr, out_channels) == CD_WIDE;
+    const int64_t max_outs = wide ? PYDL_CD_MAX_SIDE : PYDL_CD_MAX_OUT_CHANNELS;
+    const int64_t max_taps = wide ? PYDL_CD_WIDE_MAX_TAPS : PYDL_CD_MAX_TAPS;
+    if (p->n <= 0 || p->out_h <= 0 || p->out_w <= 0 || out_channels > max_outs ||
+        taps > max_taps || p->h > PYDL_CD_MAX_SIDE || p->w > PYDL_CD_MAX_SIDE ||
         p->out_h > PYDL_CD_MAX_SIDE || p->out_w > PYDL_CD_MAX_SIDE ||
         (p->r - 1) * p->dil_h > PYDL_CD_MAX_SIDE || (p->s - 1) * p->dil_w > PYDL_CD_MAX_SIDE ||
-        p->stride_h > PYDL_CD_MAX_SIDE || planes > PYDL_CD_MAX_SIDE) {
+        p->stride_h > PYDL_CD_MAX_SIDE || p->stride_w > PYDL_CD_MAX_SIDE ||
+        planes > PYDL_CD_MAX_SIDE) {
         return 0; /* also keeps the size products below from overflowing */
     }
-    const pydl_cd_geom g = cd_geom(kr, 1, p, p->stride_h, p->out_h, p->out_w);
+    const pydl_cd_geom g = cd_geom(kr, 1, p, p->stride_h, wide ? p->stride_w : 1, p->out_h,
+                                   p->out_w);
     if (g.ph > PYDL_CD_MAX_SIDE || g.pw > PYDL_CD_MAX_SIDE) {
         return 0;
     }
@@ -117,7 +162,9 @@ static int cd_pointwise(const pydl_conv2d_params *p)
 int pydl_cd_takes_fwd(const pydl_conv2d_params *p)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    return p->stride_w == 1 && !cd_pointwise(p) && cd_shapes_ok(p, kg, cg * p->r * p->s, p->c);
+    const int wide = cd_mode_of(cd_kernels(), kg) == CD_WIDE;
+    return (p->stride_w == 1 || wide) && !cd_pointwise(p) &&
+           cd_shapes_ok(p, kg, cg * p->r * p->s, p->c, 1);
 }
 
 int pydl_cd_takes_bwd_data(const pydl_conv2d_params *p)
@@ -129,14 +176,14 @@ int pydl_cd_takes_bwd_data(const pydl_conv2d_params *p)
      * group would leave most lanes idle. */
     return cg >= cd_kernels()->v && !cd_pointwise(p) && p->stride_h == 1 && p->stride_w == 1 &&
            p->pad_top <= (p->r - 1) * p->dil_h &&
-           p->pad_left <= (p->s - 1) * p->dil_w && cd_shapes_ok(p, cg, kg * p->r * p->s, p->k);
+           p->pad_left <= (p->s - 1) * p->dil_w && cd_shapes_ok(p, cg, kg * p->r * p->s, p->k, 1);
 }
 
 int pydl_cd_takes_bwd_weight(const pydl_conv2d_params *p)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
     return p->stride_w == 1 && !cd_pointwise(p) && p->s <= PYDL_CD_SMAX &&
-           cd_shapes_ok(p, kg, cg * p->r * p->s, p->c + p->k);
+           cd_shapes_ok(p, kg, cg * p->r * p->s, p->c + p->k, 0);
 }
 
 /* dst (ph x pw, zero-filled) with src (h x w) placed at (top, left);
@@ -159,19 +206,15 @@ static void cd_pad_plane(const float *src, int64_t h, int64_t w, int64_t top, in
     }
 }
 
-/* Whether a forward pass with `outs` output channels per group puts the
- * channels in the lanes (one block of up to 4 vectors) rather than the
- * columns (blocks of KB channels). */
-static int cd_lanes(const pydl_cd_kernels *kr, int64_t outs)
-{
-    return outs >= kr->v && outs <= 4 * (int64_t)kr->v;
-}
-
 /* Packed-weight layout of a forward pass: per group, `blocks` blocks of
  * taps x width floats. */
 static void cd_layout(const pydl_cd_kernels *kr, int64_t outs, int64_t *width, int64_t *blocks)
 {
-    if (cd_lanes(kr, outs)) {
+    const cd_mode mode = cd_mode_of(kr, outs);
+    if (mode == CD_WIDE) {
+        *width = 2 * (int64_t)kr->wv;
+        *blocks = (outs + *width - 1) / *width;
+    } else if (mode == CD_LANES) {
         *width = round_up(outs, kr->v);
         *blocks = 1;
     } else {
@@ -194,7 +237,7 @@ static int cd_forward(const pydl_cd_kernels *kr, const pydl_cd_geom *g, int64_t 
     const int64_t taps = g->cin * g->r * g->s, out_plane = g->out_h * g->out_w;
     int64_t width, kblocks;
     cd_layout(kr, outs, &width, &kblocks);
-    const int lanes = cd_lanes(kr, outs);
+    const cd_mode mode = cd_mode_of(kr, outs);
     const int nv = cd_nv(kr, g->out_w);
     /* Work items: whole images when there are enough for every thread,
      * else (image, group, block of outputs), each padding its own planes,
@@ -233,7 +276,9 @@ static int cd_forward(const pydl_cd_kernels *kr, const pydl_cd_geom *g, int64_t 
             const float *wb = wp + blk * taps * width;
             const float *bb = bias != NULL ? bias + k0 : NULL;
             float *yb = out + (n * groups * outs + k0) * out_plane + oh0 * g->out_w;
-            if (lanes) {
+            if (mode == CD_WIDE) {
+                kr->fwd_wide(&gb, cd_wide_p(kr, g->out_w), xg, wb, bb, nk, yb, out_plane);
+            } else if (mode == CD_LANES) {
                 kr->fwd_lanes(&gb, (int)(width / kr->v), xg, wb, bb, nk, yb, out_plane);
             } else {
                 kr->fwd_block(&gb, nv, xg, wb, bb, nk, yb, out_plane);
@@ -283,7 +328,8 @@ int pydl_cd_fwd(const pydl_conv2d_params *p, const float *x, const float *w, con
 {
     const pydl_cd_kernels *kr = cd_kernels();
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, p->out_h, p->out_w);
+    const int64_t sw = cd_mode_of(kr, kg) == CD_WIDE ? p->stride_w : 1;
+    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, sw, p->out_h, p->out_w);
     const float *wp = cd_pack(kr, p, w, kg, cg * p->r * p->s, 0);
     if (wp == NULL) {
         return PYDL_ERR_NOMEM;
@@ -301,7 +347,7 @@ int pydl_cd_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
      * flipped and input and output channels swapped. */
     const pydl_cd_kernels *kr = cd_kernels();
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    const pydl_cd_geom g = cd_geom(kr, kg, p, 1, p->h, p->w);
+    const pydl_cd_geom g = cd_geom(kr, kg, p, 1, 1, p->h, p->w);
     const float *wp = cd_pack(kr, p, w, cg, kg * p->r * p->s, 1);
     if (wp == NULL) {
         return PYDL_ERR_NOMEM;
@@ -383,7 +429,7 @@ int pydl_cd_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
     const int64_t w_size = p->k * cg * rs;
     const int rows = kg < kr->v;
-    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, p->out_h, p->out_w);
+    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, 1, p->out_h, p->out_w);
     const int64_t plane = g.ph * g.pw, x_image = p->c * plane;
     const int64_t gy_image = cd_weight_gy_image(kr, p, &g, rows);
     const int64_t chunks = p->n < PYDL_CD_WEIGHT_CHUNKS ? p->n : PYDL_CD_WEIGHT_CHUNKS;

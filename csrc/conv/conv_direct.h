@@ -34,6 +34,13 @@
  * vector): gyp holds grad_y planes with rows zero-padded to owp, and the
  * lanes are added in order at the end.  Either way the result depends
  * only on the shapes.
+ *
+ * fwd_wide (optional, NULL when an ISA has none) computes the forward for
+ * kb <= 2*WV output channels of a block packed like fwd_lanes' (per tap,
+ * 2*WV weights) with positions in blocks of `positions` (8, 10, 12 or
+ * wp_max) and any column stride: xp[c][oh*sh + r*dh][ow*sw + s*dw].  It is
+ * meant for layers with many channels, where each block's weights stay in
+ * L2 and two wide vectors of them serve 2*positions multiply-adds.
  */
 #ifndef PYDL_CONV_DIRECT_H
 #define PYDL_CONV_DIRECT_H
@@ -47,7 +54,8 @@
 
 typedef struct pydl_cd_geom {
     int64_t cin, r, s;          /* input channels (of one group), kernel size   */
-    int64_t sh, dh, dw;         /* row stride, dilations (column stride is 1)   */
+    int64_t sh, dh, dw;         /* row stride, dilations                        */
+    int64_t sw;                 /* column stride (1 except in fwd_wide)         */
     int64_t ph, pw;             /* padded plane size                            */
     int64_t out_h, out_w;       /* output plane size                            */
     int64_t owp;                /* padded grad_y row length (bwd_weight_rows)   */
@@ -70,6 +78,10 @@ typedef struct pydl_cd_kernels {
     void (*bwd_weight_rows)(const pydl_cd_geom *g, int64_t images, int64_t x_image,
                             int64_t gy_image, const float *xp, const float *gyp, int64_t kb,
                             float *part);
+    int wv;     /* floats per wide vector (0: no wide forward)     */
+    int wp_max; /* most positions per wide register block          */
+    void (*fwd_wide)(const pydl_cd_geom *g, int positions, const float *xp, const float *wp,
+                     const float *bias, int64_t kb, float *y, int64_t y_plane);
 } pydl_cd_kernels;
 
 extern const pydl_cd_kernels pydl_cd_kernels_ref;

@@ -11,6 +11,10 @@
  *   CD_KBR      output channels per row-vector weight-gradient block
  *   CD_FWD_BLOCK, CD_FWD_LANES, CD_BWD_WEIGHT_BLOCK, CD_BWD_WEIGHT_ROWS,
  *   CD_KERNELS  names
+ * and, for the wide forward (layers with many output channels; optional):
+ *   CD_WV       floats per wide vector (two of them per register block)
+ *   CD_WP_MAX   most positions per wide block (14: 28 accumulators)
+ *   CD_FWD_WIDE name
  * Register use: CD_KB * CD_NV forward accumulators, CD_KBW (or CD_KBR)
  * times the kernel width weight-gradient accumulators.
  */
@@ -356,7 +360,84 @@ void CD_BWD_WEIGHT_ROWS(const pydl_cd_geom *g, int64_t images, int64_t x_image,
     }
 }
 
+#ifdef CD_WV
+typedef float cd_wvec __attribute__((vector_size(CD_WV * sizeof(float))));
+
+static inline cd_wvec cd_wload(const float *p)
+{
+    cd_wvec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The wide forward: P positions (columns sw apart) x two wide vectors of
+ * output channels per register block, the sum over every tap in registers. */
+static inline __attribute__((always_inline)) void
+cd_fwd_wide_p(const pydl_cd_geom *g, const int P, const float *xp, const float *wp,
+              const float *bias, int64_t kb, float *y, int64_t y_plane)
+{
+    const int64_t plane = g->ph * g->pw, lanes = 2 * CD_WV;
+    for (int64_t oh = 0; oh < g->out_h; oh++) {
+        for (int64_t ow0 = 0; ow0 < g->out_w; ow0 += P) {
+            cd_wvec acc[CD_WP_MAX][2];
+            for (int q = 0; q < P; q++) {
+                acc[q][0] = (cd_wvec){0};
+                acc[q][1] = (cd_wvec){0};
+            }
+            const float *wt = wp;
+            for (int64_t c = 0; c < g->cin; c++) {
+                for (int64_t r = 0; r < g->r; r++) {
+                    const float *row =
+                        xp + c * plane + (oh * g->sh + r * g->dh) * g->pw + ow0 * g->sw;
+                    for (int64_t s = 0; s < g->s; s++, wt += lanes) {
+                        const cd_wvec w0 = cd_wload(wt), w1 = cd_wload(wt + CD_WV);
+                        const float *x = row + s * g->dw;
+                        for (int q = 0; q < P; q++) {
+                            const cd_wvec xb = x[q * g->sw] - (cd_wvec){0};
+                            acc[q][0] += xb * w0;
+                            acc[q][1] += xb * w1;
+                        }
+                    }
+                }
+            }
+            float tile[CD_WP_MAX * 2 * CD_WV];
+            memcpy(tile, acc, (size_t)P * sizeof acc[0]);
+            const int64_t np = g->out_w - ow0 < P ? g->out_w - ow0 : P;
+            for (int64_t k = 0; k < kb; k++) {
+                const float b = bias != NULL ? bias[k] : 0.0f;
+                float *out = y + k * y_plane + oh * g->out_w + ow0;
+                for (int64_t q = 0; q < np; q++) {
+                    out[q] = tile[q * lanes + k] + b;
+                }
+            }
+        }
+    }
+}
+
+void CD_FWD_WIDE(const pydl_cd_geom *g, int positions, const float *xp, const float *wp,
+                 const float *bias, int64_t kb, float *y, int64_t y_plane)
+{
+    switch (positions) {
+    case 8:
+        cd_fwd_wide_p(g, 8, xp, wp, bias, kb, y, y_plane);
+        break;
+    case 10:
+        cd_fwd_wide_p(g, 10, xp, wp, bias, kb, y, y_plane);
+        break;
+    case 12:
+        cd_fwd_wide_p(g, 12, xp, wp, bias, kb, y, y_plane);
+        break;
+    default:
+        cd_fwd_wide_p(g, CD_WP_MAX, xp, wp, bias, kb, y, y_plane);
+        break;
+    }
+}
+#define CD_WIDE_FIELDS CD_WV, CD_WP_MAX, CD_FWD_WIDE
+#else
+#define CD_WIDE_FIELDS 0, 0, NULL
+#endif
+
 const pydl_cd_kernels CD_KERNELS = {CD_V,         CD_KB,        CD_NV,
                                     CD_ACC,       CD_KBW,       CD_KBR,
                                     CD_FWD_BLOCK, CD_FWD_LANES, CD_BWD_WEIGHT_BLOCK,
-                                    CD_BWD_WEIGHT_ROWS};
+                                    CD_BWD_WEIGHT_ROWS, CD_WIDE_FIELDS};
