@@ -80,6 +80,14 @@ static int cd_wide_p(const pydl_cd_kernels *kr, int64_t out_w)
     return best;
 }
 
+/* Positions per register block of the lanes forward with nkv vectors of
+ * channels: ACC / nkv, or 8 when that pads rows less. */
+static int cd_lanes_p(const pydl_cd_kernels *kr, int nkv, int64_t out_w)
+{
+    const int full = kr->acc / nkv;
+    return 8 < full && round_up(out_w, 8) < round_up(out_w, full) ? 8 : full;
+}
+
 /* How a forward pass with `outs` output channels per group is blocked:
  * columns in the lanes (blocks of KB channels) for fewer channels than a
  * vector, channels in the lanes up to 4 vectors of them, then the wide
@@ -111,11 +119,13 @@ static pydl_cd_geom cd_geom(const pydl_cd_kernels *kr, int64_t cin, const pydl_c
     g.out_w = out_w;
     g.owp = round_up(out_w, kr->v);
     g.ph = (out_h - 1) * sh + (p->r - 1) * p->dil_h + 1;
-    /* Columns read past out_w: whole row blocks of either forward kernel
-     * (the lanes kernel's blocks divide kr->acc) and whole vectors. */
+    /* Columns read past out_w: whole row blocks of every forward kernel
+     * (the lanes kernel's blocks divide kr->acc or are 8) and whole
+     * vectors. */
     int64_t cols = round_up(out_w, (int64_t)cd_nv(kr, out_w) * kr->v);
     cols = cols > g.owp ? cols : g.owp;
     cols = cols > round_up(out_w, kr->acc) ? cols : round_up(out_w, kr->acc);
+    cols = cols > round_up(out_w, 8) ? cols : round_up(out_w, 8);
     if (kr->fwd_wide != NULL) {
         const int64_t wide = round_up(out_w, cd_wide_p(kr, out_w));
         cols = cols > wide ? cols : wide;
@@ -279,7 +289,9 @@ static int cd_forward(const pydl_cd_kernels *kr, const pydl_cd_geom *g, int64_t 
             if (mode == CD_WIDE) {
                 kr->fwd_wide(&gb, cd_wide_p(kr, g->out_w), xg, wb, bb, nk, yb, out_plane);
             } else if (mode == CD_LANES) {
-                kr->fwd_lanes(&gb, (int)(width / kr->v), xg, wb, bb, nk, yb, out_plane);
+                const int nkv = (int)(width / kr->v);
+                kr->fwd_lanes(&gb, nkv, cd_lanes_p(kr, nkv, g->out_w), xg, wb, bb, nk, yb,
+                              out_plane);
             } else {
                 kr->fwd_block(&gb, nv, xg, wb, bb, nk, yb, out_plane);
             }

@@ -21,7 +21,8 @@
  * then adds bias[k] (bias may be NULL); y[k] is at y + k*y_plane.
  * fwd_lanes computes the same with the output channels in the lanes: wp
  * holds, per tap, nkv vectors of weights (channels zero-padded), and
- * kb <= nkv*V; the positions of a row go in blocks of ACC / nkv.
+ * kb <= nkv*V; the positions of a row go in blocks of `positions`: ACC / nkv,
+ * or 8 when that is fewer (rows shorter than a block).
  *
  * bwd_weight_block adds, for the kb <= KBW*V output channels of one group
  * and every c < cin, r < R, s < S,
@@ -70,7 +71,8 @@ typedef struct pydl_cd_kernels {
     int kbr;    /* channels per row-vector weight-gradient block      */
     void (*fwd_block)(const pydl_cd_geom *g, int nv, const float *xp, const float *wp,
                       const float *bias, int64_t kb, float *y, int64_t y_plane);
-    void (*fwd_lanes)(const pydl_cd_geom *g, int nkv, const float *xp, const float *wp,
+    void (*fwd_lanes)(const pydl_cd_geom *g, int nkv, int positions, const float *xp,
+                      const float *wp,
                       const float *bias, int64_t kb, float *y, int64_t y_plane);
     void (*bwd_weight_block)(const pydl_cd_geom *g, int64_t images, int64_t x_image,
                              int64_t gy_image, const float *xp, const float *gyt, int64_t kb,

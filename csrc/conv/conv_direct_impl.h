@@ -117,13 +117,12 @@ void CD_FWD_BLOCK(const pydl_cd_geom *g, int nv, const float *xp, const float *w
     }
 }
 
-/* One row block of the forward with output channels in lanes: P = CD_ACC
+/* One row block of the forward with output channels in lanes: P <= CD_ACC
  * / nkv positions of nkv vectors of channels. */
 static inline __attribute__((always_inline)) void
-cd_fwd_lanes_nkv(const pydl_cd_geom *g, const int nkv, const float *xp, const float *wl,
-                 const float *bias, int64_t kb, float *y, int64_t y_plane)
+cd_fwd_lanes_nkv(const pydl_cd_geom *g, const int nkv, const int P, const float *xp,
+                 const float *wl, const float *bias, int64_t kb, float *y, int64_t y_plane)
 {
-    const int P = CD_ACC / nkv;
     const int64_t plane = g->ph * g->pw, lanes = (int64_t)nkv * CD_V;
     for (int64_t oh = 0; oh < g->out_h; oh++) {
         for (int64_t ow0 = 0; ow0 < g->out_w; ow0 += P) {
@@ -163,21 +162,31 @@ cd_fwd_lanes_nkv(const pydl_cd_geom *g, const int nkv, const float *xp, const fl
     }
 }
 
-void CD_FWD_LANES(const pydl_cd_geom *g, int nkv, const float *xp, const float *wl,
-                  const float *bias, int64_t kb, float *y, int64_t y_plane)
+void CD_FWD_LANES(const pydl_cd_geom *g, int nkv, int positions, const float *xp,
+                  const float *wl, const float *bias, int64_t kb, float *y, int64_t y_plane)
 {
+    /* positions is CD_ACC / nkv, or 8 when that is fewer (short rows) */
+    const int short_rows = positions == 8 && 8 < CD_ACC / nkv;
     switch (nkv) {
     case 1:
-        cd_fwd_lanes_nkv(g, 1, xp, wl, bias, kb, y, y_plane);
+        if (short_rows) {
+            cd_fwd_lanes_nkv(g, 1, 8, xp, wl, bias, kb, y, y_plane);
+        } else {
+            cd_fwd_lanes_nkv(g, 1, CD_ACC, xp, wl, bias, kb, y, y_plane);
+        }
         break;
     case 2:
-        cd_fwd_lanes_nkv(g, 2, xp, wl, bias, kb, y, y_plane);
+        if (short_rows) {
+            cd_fwd_lanes_nkv(g, 2, 8, xp, wl, bias, kb, y, y_plane);
+        } else {
+            cd_fwd_lanes_nkv(g, 2, CD_ACC / 2, xp, wl, bias, kb, y, y_plane);
+        }
         break;
     case 3:
-        cd_fwd_lanes_nkv(g, 3, xp, wl, bias, kb, y, y_plane);
+        cd_fwd_lanes_nkv(g, 3, CD_ACC / 3, xp, wl, bias, kb, y, y_plane);
         break;
     default:
-        cd_fwd_lanes_nkv(g, 4, xp, wl, bias, kb, y, y_plane);
+        cd_fwd_lanes_nkv(g, 4, CD_ACC / 4, xp, wl, bias, kb, y, y_plane);
         break;
     }
 }
