@@ -247,7 +247,8 @@ PYDL_API int pydl_sconv2d_bwd_data(const pydl_conv2d_params *p, const float *gra
                                    const float *w, float *grad_x, int n_threads);
 PYDL_API int pydl_dconv2d_bwd_data(const pydl_conv2d_params *p, const double *grad_y,
                                    const double *w, double *grad_x, int n_threads);
-/* grad_w (shape of w) and grad_bias (K, may be NULL), overwritten. */
+/* grad_w (shape of w) and grad_bias (K), overwritten; either may be NULL
+ * (not computed). */
 PYDL_API int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y,
                                      const float *x, float *grad_w, float *grad_bias,
                                      int n_threads);

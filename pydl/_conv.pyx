@@ -170,7 +170,7 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
                                                <double *>pgx, 0)
         _check(status, fn)
     if need_w or need_b:
-        GW = output_array(out[1] if need_w else None, fn, W.shape, X.dtype, inputs)
+        GW = output_array(out[1], fn, W.shape, X.dtype, inputs) if need_w else None
         GB = output_array(out[2], fn, (g["k"],), X.dtype, inputs) if need_b else None
         pgw = _data(GW)
         pgb = _data(GB)
@@ -182,4 +182,4 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
                 status = pydl_dconv2d_bwd_weight(&p, <const double *>pgy, <const double *>px,
                                                  <double *>pgw, <double *>pgb, 0)
         _check(status, fn)
-    return GX, (GW if need_w else None), GB
+    return GX, GW, GB

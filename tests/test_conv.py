@@ -454,10 +454,12 @@ def test_gradients_match_finite_differences(name, rng):
                                    (False, True, False), (False, False, True),
                                    (False, True, True), (True, False, True),
                                    (False, False, False)])
-def test_needs_selects_gradients(needs, rng):
+@dtypes
+def test_needs_selects_gradients(needs, dtype, rng):
+    # the bias gradient alone is summed without the weight gradient
     kw = dict(stride=2, padding=1, groups=2)
-    x, w = rand((2, 4, 7, 6), np.float64, rng), rand((6, 2, 3, 3), np.float64, rng)
-    gy = rand(conv2d(x, w, **kw).shape, np.float64, rng)
+    x, w = rand((2, 4, 7, 6), dtype, rng), rand((6, 2, 3, 3), dtype, rng)
+    gy = rand(conv2d(x, w, **kw).shape, dtype, rng)
     full = conv2d_backward(gy, x, w, **kw)
     got = conv2d_backward(gy, x, w, needs=needs, **kw)
     assert len(got) == 3

@@ -160,6 +160,10 @@ int pydl_sconv2d_bwd_data(const pydl_conv2d_params *p, const float *grad_y, cons
 int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
                             float *grad_w, float *grad_bias, int n_threads)
 {
+    if (grad_w == NULL) {
+        sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
+        return PYDL_OK;
+    }
     if (pydl_cd_takes_bwd_weight(p)) {
         const int status = pydl_cd_bwd_weight(p, grad_y, x, grad_w, conv_threads(n_threads));
         sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
@@ -183,5 +187,9 @@ int pydl_dconv2d_bwd_data(const pydl_conv2d_params *p, const double *grad_y, con
 int pydl_dconv2d_bwd_weight(const pydl_conv2d_params *p, const double *grad_y,
                             const double *x, double *grad_w, double *grad_bias, int n_threads)
 {
+    if (grad_w == NULL) {
+        dconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
+        return PYDL_OK;
+    }
     return dconv_bwd_weight_im2col(p, grad_y, x, grad_w, grad_bias, n_threads);
 }
