@@ -192,8 +192,9 @@ int pydl_cd_takes_bwd_data(const pydl_conv2d_params *p)
 int pydl_cd_takes_bwd_weight(const pydl_conv2d_params *p)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    return p->stride_w == 1 && !cd_pointwise(p) && p->s <= PYDL_CD_SMAX &&
-           cd_shapes_ok(p, kg, cg * p->r * p->s, p->c + p->k, 0);
+    const int wide = cd_mode_of(cd_kernels(), kg) == CD_WIDE;
+    return (p->stride_w == 1 || wide) && !cd_pointwise(p) && p->s <= PYDL_CD_SMAX &&
+           cd_shapes_ok(p, kg, cg * p->r * p->s, p->c + p->k, 1);
 }
 
 /* dst (ph x pw, zero-filled) with src (h x w) placed at (top, left);
@@ -369,16 +370,27 @@ int pydl_cd_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
                       wp, cg, NULL, grad_x, nt);
 }
 
+/* Output channels per block of the weight gradient with channels in the
+ * lanes: kbw vectors, or two wide vectors for the wide kernel. */
+static int64_t cd_weight_block(const pydl_cd_kernels *kr, int64_t kg)
+{
+    return cd_mode_of(kr, kg) == CD_WIDE ? 2 * (int64_t)kr->wv : (int64_t)kr->kbw * kr->v;
+}
+
 /* grad_y floats per image as the weight-gradient kernels read it: planes
  * with rows padded to owp (rows kernel, fewer channels per group than a
- * vector), or per group and block of up to kbw vectors of channels,
- * [position][lane] with the block's channels padded to whole vectors. */
+ * vector), or per group and block of channels (cd_weight_block),
+ * [position][lane] with the block's channels padded to whole vectors (to
+ * the whole block for the wide kernel). */
 static int64_t cd_weight_gy_image(const pydl_cd_kernels *kr, const pydl_conv2d_params *p,
                                   const pydl_cd_geom *g, int rows)
 {
-    const int64_t kg = p->k / p->groups, block = (int64_t)kr->kbw * kr->v;
+    const int64_t kg = p->k / p->groups, block = cd_weight_block(kr, kg);
     if (rows) {
         return p->k * p->out_h * g->owp;
+    }
+    if (cd_mode_of(kr, kg) == CD_WIDE) {
+        return p->groups * p->out_h * p->out_w * round_up(kg, block);
     }
     const int64_t full = kg / block, rest = kg - full * block;
     return p->groups * p->out_h * p->out_w * (full * block + round_up(rest, kr->v));
@@ -413,11 +425,13 @@ static void cd_weight_chunk(const pydl_cd_kernels *kr, const pydl_conv2d_params 
         }
         return;
     }
-    const int64_t block = (int64_t)kr->kbw * kr->v;
+    const int wide = cd_mode_of(kr, kg) == CD_WIDE;
+    const int64_t block = cd_weight_block(kr, kg);
     float *seg = gyb;
     for (int64_t gi = 0; gi < p->groups; gi++) {
         for (int64_t k0 = 0; k0 < kg; k0 += block) {
-            const int64_t nk = kg - k0 < block ? kg - k0 : block, lanes = round_up(nk, kr->v);
+            const int64_t nk = kg - k0 < block ? kg - k0 : block;
+            const int64_t lanes = wide ? block : round_up(nk, kr->v);
             for (int64_t n = 0; n < nimg; n++) {
                 const float *src = grad_y + ((n0 + n) * p->k + gi * kg + k0) * hwo;
                 float *dst = seg + n * hwo * lanes;
@@ -427,8 +441,9 @@ static void cd_weight_chunk(const pydl_cd_kernels *kr, const pydl_conv2d_params 
                     }
                 }
             }
-            kr->bwd_weight_block(g, nimg, x_image, hwo * lanes, xp + gi * cg * plane, seg, nk,
-                                 part + (gi * kg + k0) * cg * rs);
+            (wide ? kr->bwd_weight_wide : kr->bwd_weight_block)(
+                g, nimg, x_image, hwo * lanes, xp + gi * cg * plane, seg, nk,
+                part + (gi * kg + k0) * cg * rs);
             seg += nimg * hwo * lanes;
         }
     }
@@ -441,7 +456,8 @@ int pydl_cd_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
     const int64_t w_size = p->k * cg * rs;
     const int rows = kg < kr->v;
-    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, 1, p->out_h, p->out_w);
+    const int64_t sw = cd_mode_of(kr, kg) == CD_WIDE ? p->stride_w : 1;
+    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, sw, p->out_h, p->out_w);
     const int64_t plane = g.ph * g.pw, x_image = p->c * plane;
     const int64_t gy_image = cd_weight_gy_image(kr, p, &g, rows);
     const int64_t chunks = p->n < PYDL_CD_WEIGHT_CHUNKS ? p->n : PYDL_CD_WEIGHT_CHUNKS;

@@ -42,6 +42,8 @@
  * wp_max) and any column stride: xp[c][oh*sh + r*dh][ow*sw + s*dw].  It is
  * meant for layers with many channels, where each block's weights stay in
  * L2 and two wide vectors of them serve 2*positions multiply-adds.
+ * bwd_weight_wide (with fwd_wide) is bwd_weight_block for kb <= 2*WV
+ * channels whose gyt holds 2*WV lanes per position, with column stride sw.
  */
 #ifndef PYDL_CONV_DIRECT_H
 #define PYDL_CONV_DIRECT_H
@@ -84,6 +86,9 @@ typedef struct pydl_cd_kernels {
     int wp_max; /* most positions per wide register block          */
     void (*fwd_wide)(const pydl_cd_geom *g, int positions, const float *xp, const float *wp,
                      const float *bias, int64_t kb, float *y, int64_t y_plane);
+    void (*bwd_weight_wide)(const pydl_cd_geom *g, int64_t images, int64_t x_image,
+                            int64_t gy_image, const float *xp, const float *gyt, int64_t kb,
+                            float *part);
 } pydl_cd_kernels;
 
 extern const pydl_cd_kernels pydl_cd_kernels_ref;

@@ -16,5 +16,6 @@
 #define CD_WV 16
 #define CD_WP_MAX 14
 #define CD_FWD_WIDE pydl_cd_fwd_wide_avx512
+#define CD_BWD_WEIGHT_WIDE pydl_cd_bwd_weight_wide_avx512
 #define CD_KERNELS pydl_cd_kernels_avx512
 #include "conv_direct_impl.h"

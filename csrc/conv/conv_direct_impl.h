@@ -14,7 +14,7 @@
  * and, for the wide forward (layers with many output channels; optional):
  *   CD_WV       floats per wide vector (two of them per register block)
  *   CD_WP_MAX   most positions per wide block (14: 28 accumulators)
- *   CD_FWD_WIDE name
+ *   CD_FWD_WIDE, CD_BWD_WEIGHT_WIDE names
  * Register use: CD_KB * CD_NV forward accumulators, CD_KBW (or CD_KBR)
  * times the kernel width weight-gradient accumulators.
  */
@@ -441,9 +441,78 @@ void CD_FWD_WIDE(const pydl_cd_geom *g, int positions, const float *xp, const fl
         break;
     }
 }
-#define CD_WIDE_FIELDS CD_WV, CD_WP_MAX, CD_FWD_WIDE
+/* The wide weight gradient for kernel width sk (0: g->s at run time, at
+ * most PYDL_CD_SMAX) and CB input channels per register block: CB x width
+ * taps x two wide vectors of output channels, summed over every image and
+ * position in order. */
+static inline __attribute__((always_inline)) void
+cd_bww_wide(const pydl_cd_geom *g, const int sk, const int CB, int64_t images, int64_t x_image,
+            int64_t gy_image, const float *xp, const float *gyt, int64_t kb, float *part)
+{
+    const int64_t plane = g->ph * g->pw, rs = g->r * g->s, lanes = 2 * CD_WV;
+    const int64_t width = sk ? sk : g->s; /* a constant when sk != 0 */
+    for (int64_t c0 = 0; c0 < g->cin; c0 += CB) {
+        const int64_t nc = g->cin - c0 < CB ? g->cin - c0 : CB;
+        for (int64_t r = 0; r < g->r; r++) {
+            /* channels past the last are read from c0 and never stored */
+            const float *xc[CB];
+            cd_wvec acc[CB][PYDL_CD_SMAX][2];
+            for (int cb = 0; cb < CB; cb++) {
+                xc[cb] = xp + (c0 + (cb < nc ? cb : 0)) * plane + r * g->dh * g->pw;
+                for (int s = 0; s < PYDL_CD_SMAX; s++) {
+                    acc[cb][s][0] = (cd_wvec){0};
+                    acc[cb][s][1] = (cd_wvec){0};
+                }
+            }
+            for (int64_t n = 0; n < images; n++) {
+                for (int64_t oh = 0; oh < g->out_h; oh++) {
+                    const int64_t o = n * x_image + oh * g->sh * g->pw;
+                    const float *grow = gyt + n * gy_image + oh * g->out_w * lanes;
+                    for (int64_t ow = 0; ow < g->out_w; ow++) {
+                        const cd_wvec g0 = cd_wload(grow + ow * lanes);
+                        const cd_wvec g1 = cd_wload(grow + ow * lanes + CD_WV);
+                        const int64_t ox = o + ow * g->sw;
+                        for (int cb = 0; cb < CB; cb++) {
+                            for (int s = 0; s < PYDL_CD_SMAX; s++) {
+                                if (s < width) {
+                                    const cd_wvec xb = xc[cb][ox + s * g->dw] - (cd_wvec){0};
+                                    acc[cb][s][0] += xb * g0;
+                                    acc[cb][s][1] += xb * g1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (int64_t cb = 0; cb < nc; cb++) {
+                for (int64_t s = 0; s < width; s++) {
+                    float out[2 * CD_WV];
+                    memcpy(out, acc[cb][s], sizeof out);
+                    for (int64_t k = 0; k < kb; k++) {
+                        part[(k * g->cin + c0 + cb) * rs + r * g->s + s] += out[k];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void CD_BWD_WEIGHT_WIDE(const pydl_cd_geom *g, int64_t images, int64_t x_image,
+                        int64_t gy_image, const float *xp, const float *gyt, int64_t kb,
+                        float *part)
+{
+    /* the common kernel widths 3 and 5 as constants, 12 or 10 taps a block */
+    if (g->s == 3) {
+        cd_bww_wide(g, 3, 4, images, x_image, gy_image, xp, gyt, kb, part);
+    } else if (g->s == 5) {
+        cd_bww_wide(g, 5, 2, images, x_image, gy_image, xp, gyt, kb, part);
+    } else {
+        cd_bww_wide(g, 0, 1, images, x_image, gy_image, xp, gyt, kb, part);
+    }
+}
+#define CD_WIDE_FIELDS CD_WV, CD_WP_MAX, CD_FWD_WIDE, CD_BWD_WEIGHT_WIDE
 #else
-#define CD_WIDE_FIELDS 0, 0, NULL
+#define CD_WIDE_FIELDS 0, 0, NULL, NULL
 #endif
 
 const pydl_cd_kernels CD_KERNELS = {CD_V,         CD_KB,        CD_NV,
