@@ -224,8 +224,13 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * stride, not 1x1 stride 1, padded copies of one image within 8 MiB per
  * thread; data gradient: also stride 1, at least one vector of input
  * channels per group, pad_top <= (R-1)*dh and pad_left <= (S-1)*dw;
- * weight gradient: kernel width <= 7.  The choice depends only on
- * the shapes and the kernel path, never on the thread count.
+ * weight gradient: kernel width <= 7.  On kernel paths with wide kernels
+ * (avx512), layers with more than 32 output channels per group take direct
+ * kernels too (forward and weight gradient; the data gradient when it has
+ * more than 32 input channels per group), with any column stride and up to
+ * 2304 taps per group: two zmm of output channels in the lanes times up to
+ * 14 output positions (forward) or 12 taps (weight gradient).  The choice
+ * depends only on the shapes and the kernel path, never on the thread count.
  * ---------------------------------------------------------------------- */
 typedef struct pydl_conv2d_params {
     int64_t n, c, h, w;      /* input (N, C, H, W)                 */
