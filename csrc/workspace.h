@@ -16,7 +16,7 @@ typedef enum pydl_ws_slot {
     PYDL_WS_GEMM_B = 1, /* packed block of B */
     PYDL_WS_CONV_COL = 2, /* im2col matrix of one image (convolution) */
     PYDL_WS_CONV_PARTS = 3, /* per-chunk weight gradients (convolution) */
-    PYDL_WS_POOL_ROW = 4, /* one reduced input row (pooling) */
+    PYDL_WS_POOL_ROW = 4, /* one reduced input row and its halves (pooling) */
     PYDL_WS_CONV_OUT = 5, /* GEMM output of a block of small images */
     PYDL_WS_COUNT = 6
 } pydl_ws_slot;

@@ -87,6 +87,8 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_MAX_2X2 spool_max_2x2
 #define POOL_MAX_TAPS spool_max_taps
 #define POOL_MAX_WINDOW spool_max_window
+#define POOL_MAX_ROWS spool_max_rows
+#define POOL_MAX_COLS_S2 spool_max_cols_s2
 #include "pool2d_impl.h"
 #undef POOL_T
 #undef POOL_MAX_FWD
@@ -99,6 +101,8 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #undef POOL_MAX_2X2
 #undef POOL_MAX_TAPS
 #undef POOL_MAX_WINDOW
+#undef POOL_MAX_ROWS
+#undef POOL_MAX_COLS_S2
 
 /* double */
 #define POOL_T double
@@ -112,4 +116,6 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_MAX_2X2 dpool_max_2x2
 #define POOL_MAX_TAPS dpool_max_taps
 #define POOL_MAX_WINDOW dpool_max_window
+#define POOL_MAX_ROWS dpool_max_rows
+#define POOL_MAX_COLS_S2 dpool_max_cols_s2
 #include "pool2d_impl.h"

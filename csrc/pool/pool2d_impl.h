@@ -5,7 +5,7 @@
  *
  * The includer defines POOL_T and the names POOL_MAX_FWD, POOL_MAX_BWD,
  * POOL_AVG_FWD, POOL_AVG_BWD (public) and POOL_MAX_PLANE, POOL_MAX_2X2, POOL_MAX_TAPS,
- * POOL_MAX_WINDOW, POOL_AVG_DIVISOR (static).
+ * POOL_MAX_WINDOW, POOL_MAX_ROWS, POOL_MAX_COLS_S2, POOL_AVG_DIVISOR (static).
  * Every function runs over whole planes; thread t owns its planes.
  */
 
@@ -143,32 +143,114 @@ static void POOL_MAX_WINDOW(const pydl_pool2d_params *p, const pool_axis *cols, 
 /* max(a, v) where a NaN v wins and a NaN a stays. */
 #define POOL_MAX_OF(a, v) ((((v) > (a)) | ((v) != (v))) ? (v) : (a))
 
+/* max with the NaN rule of POOL_MAX_OF for inputs known to hold no NaN:
+ * the form that compiles to a single vector max instruction. */
+#define POOL_MAX_NUM(a, v) ((v) > (a) ? (v) : (a))
+
+/* row[iw] = max over the window rows [i0, i1) of output row oh (a NaN wins).
+ * Returns whether any of those rows holds a NaN: then row[] was reduced
+ * with the NaN-aware rule, else with plain maxima (cheaper: the common case). */
+static int POOL_MAX_ROWS(const pydl_pool2d_params *p, const POOL_T *xp, int64_t oh, int64_t i0,
+                         int64_t i1, POOL_T *restrict row)
+{
+    const int64_t h0 = oh * p->stride_h - p->pad_top, w = p->w;
+    const POOL_T *first = xp + (h0 + i0 * p->dil_h) * w;
+    int nan = 0;
+    if (i1 - i0 == 3) {
+        /* the common 3-row window in one pass; isunordered(a, b) flags a
+         * NaN in either */
+        const POOL_T *r1 = first + p->dil_h * w, *r2 = first + 2 * p->dil_h * w;
+        for (int64_t iw = 0; iw < w; iw++) {
+            const POOL_T a = first[iw], b = r1[iw], c = r2[iw];
+            const POOL_T m = POOL_MAX_NUM(a, b);
+            row[iw] = POOL_MAX_NUM(m, c);
+            nan |= __builtin_isunordered(a, b) | __builtin_isunordered(c, c);
+        }
+    } else if (i1 - i0 == 2) {
+        const POOL_T *r1 = first + p->dil_h * w;
+        for (int64_t iw = 0; iw < w; iw++) {
+            row[iw] = POOL_MAX_NUM(first[iw], r1[iw]);
+            nan |= __builtin_isunordered(first[iw], r1[iw]);
+        }
+    } else {
+        for (int64_t iw = 0; iw < w; iw++) {
+            row[iw] = first[iw];
+            nan |= first[iw] != first[iw];
+        }
+        for (int64_t i = i0 + 1; i < i1; i++) {
+            const POOL_T *r = xp + (h0 + i * p->dil_h) * w;
+            for (int64_t iw = 0; iw < w; iw++) {
+                row[iw] = POOL_MAX_NUM(row[iw], r[iw]);
+                nan |= r[iw] != r[iw];
+            }
+        }
+    }
+    if (nan) {
+        for (int64_t iw = 0; iw < w; iw++) {
+            row[iw] = first[iw];
+        }
+        for (int64_t i = i0 + 1; i < i1; i++) {
+            const POOL_T *r = xp + (h0 + i * p->dil_h) * w;
+            for (int64_t iw = 0; iw < w; iw++) {
+                row[iw] = POOL_MAX_OF(row[iw], r[iw]);
+            }
+        }
+    }
+    return nan;
+}
+
+/* Interior outputs [cols->lo, cols->hi) of stride 2, no dilation, from a
+ * reduced row without NaN: the row is split once into its even (ev) and odd
+ * (od) elements, then every tap is a contiguous pass over them. */
+static void POOL_MAX_COLS_S2(const pydl_pool2d_params *p, const pool_axis *cols,
+                             const POOL_T *restrict row, POOL_T *restrict ev,
+                             POOL_T *restrict od, POOL_T *restrict out)
+{
+    const int64_t w = p->w;
+    for (int64_t k = 0; 2 * k + 1 < w; k++) {
+        ev[k] = row[2 * k];
+        od[k] = row[2 * k + 1];
+    }
+    if (w % 2 == 1) {
+        ev[w / 2] = row[w - 1];
+    }
+    /* tap j reads row[2*ow + t], t = j - pad_left (>= -2*ow inside) */
+    for (int64_t j = 0; j < p->kw; j++) {
+        const int64_t t = j - p->pad_left;
+        const POOL_T *src = t % 2 == 0 ? ev : od;
+        const int64_t off = t % 2 == 0 ? t / 2 : (t - 1) / 2;
+        if (j == 0) {
+            for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
+                out[ow] = src[ow + off];
+            }
+        } else {
+            for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
+                out[ow] = POOL_MAX_NUM(out[ow], src[ow + off]);
+            }
+        }
+    }
+}
+
 /* Max pooling of one plane without indices, any window but 2x2 stride 2:
  * the window's rows are first reduced into row[] (contiguous, vectorizes),
  * then each output reduces its columns of row[].  Same values as the
  * indexed path, up to the sign of a zero and a NaN's payload (among equal
- * values, e.g. -0.0 and +0.0, it may keep another one than the first). */
-static void POOL_MAX_PLANE_ROWS(const pydl_pool2d_params *p, const pool_axis *cols, const POOL_T *xp,
-                           POOL_T *yp, POOL_T *row)
+ * values, e.g. -0.0 and +0.0, it may keep another one than the first).
+ * buf holds 2*w + 2 elements (row[], and its even and odd halves). */
+static void POOL_MAX_PLANE_ROWS(const pydl_pool2d_params *p, const pool_axis *rows,
+                                const pool_axis *cols, const POOL_T *xp, POOL_T *yp, POOL_T *buf)
 {
+    POOL_T *row = buf, *ev = buf + p->w, *od = buf + p->w + (p->w + 1) / 2 + 1;
     for (int64_t oh = 0; oh < p->out_h; oh++) {
         int64_t i0, i1;
-        pool_taps(oh, p->stride_h, p->pad_top, p->dil_h, p->kh, p->h, &i0, &i1);
-        const int64_t h0 = oh * p->stride_h - p->pad_top;
-        const POOL_T *first = xp + (h0 + i0 * p->dil_h) * p->w;
-        for (int64_t iw = 0; iw < p->w; iw++) {
-            row[iw] = first[iw];
-        }
-        for (int64_t i = i0 + 1; i < i1; i++) {
-            const POOL_T *r = xp + (h0 + i * p->dil_h) * p->w;
-            for (int64_t iw = 0; iw < p->w; iw++) {
-                row[iw] = POOL_MAX_OF(row[iw], r[iw]);
-            }
-        }
+        pool_axis_taps(rows, oh, &i0, &i1);
+        const int nan = POOL_MAX_ROWS(p, xp, oh, i0, i1, row);
         POOL_T *out = yp + oh * p->out_w;
         /* Interior windows, tap by tap over all of them (vectorizable). */
         const POOL_T *r0 = row - p->pad_left;
-        if (p->kw == 2 && p->stride_w == 2 && p->dil_w == 1) {
+        if (!nan && p->stride_w == 2 && p->dil_w == 1) {
+            POOL_MAX_COLS_S2(p, cols, row, ev, od, out);
+        } else if (p->kw == 2 && p->stride_w == 2 && p->dil_w == 1) {
             for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
                 out[ow] = POOL_MAX_OF(r0[2 * ow], r0[2 * ow + 1]);
             }
@@ -187,8 +269,14 @@ static void POOL_MAX_PLANE_ROWS(const pydl_pool2d_params *p, const pool_axis *co
             }
             for (int64_t j = 1; j < p->kw; j++) {
                 const POOL_T *rj = r0 + j * p->dil_w;
-                for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
-                    out[ow] = POOL_MAX_OF(out[ow], rj[ow * p->stride_w]);
+                if (nan) {
+                    for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
+                        out[ow] = POOL_MAX_OF(out[ow], rj[ow * p->stride_w]);
+                    }
+                } else {
+                    for (int64_t ow = cols->lo; ow < cols->hi; ow++) {
+                        out[ow] = POOL_MAX_NUM(out[ow], rj[ow * p->stride_w]);
+                    }
                 }
             }
         }
@@ -273,13 +361,14 @@ int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
         for (int64_t pl = 0; pl < p->planes; pl++) {
             /* this thread's row buffer (allocated once, then reused) */
-            POOL_T *row = pydl_workspace(PYDL_WS_POOL_ROW, (size_t)p->w * sizeof(POOL_T));
+            POOL_T *row =
+                pydl_workspace(PYDL_WS_POOL_ROW, (size_t)(2 * p->w + 2) * sizeof(POOL_T));
             if (row == NULL) {
 #pragma omp atomic write
                 status = PYDL_ERR_NOMEM;
                 continue;
             }
-            POOL_MAX_PLANE_ROWS(p, &cols, x + pl * in_plane, y + pl * out_plane, row);
+            POOL_MAX_PLANE_ROWS(p, &rows, &cols, x + pl * in_plane, y + pl * out_plane, row);
         }
         return status;
     }
