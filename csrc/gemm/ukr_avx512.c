@@ -5,7 +5,8 @@
  *
  * sgemm 12x32: 12 rows x 2 zmm of 16 floats = 24 accumulators; per step of k
  * two loads of B, twelve broadcasts of A, 24 FMAs (one load and 12 FMAs
- * when the tile is at most 16 columns wide).  A row-A variant reads A in place
+ * when the tile is at most 16 columns wide; 4 or 8 rows on short edge
+ * tiles).  A row-A variant reads A in place
  * for narrow C.  dgemm 12x16: the same
  * shape with 8 doubles per zmm.  Column edges use masked loads and stores;
  * row edges simply skip the rows past m.
@@ -19,14 +20,14 @@ static inline __mmask16 mask16(int64_t n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-/* acc = sum over p < k of A(i, p) * b[p*32 + j], with A(i, p) at
- * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored),
- * one FMA per p in increasing p.  W is the number of zmm columns computed:
- * 2, or 1 when n <= 16 (the right half of the panel is zero padding).  The
- * packed and row-A kernels and both widths give bit-identical tiles. */
+/* acc = sum over p < k of A(i, p) * b[p*32 + j] for the first `rows` (4,
+ * 8 or 12) rows, with A(i, p) at a[i*rs_a + p*cs_a] (rows past m are read
+ * from row 0 and never stored), one FMA per p in increasing p.  W is the
+ * number of zmm columns computed: 2, or 1 when n <= 16 (the right half of
+ * the panel is zero padding).  Every variant gives bit-identical rows. */
 static inline __attribute__((always_inline)) void
 sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
-                 const float *restrict b, __m512 acc[12][2], int w)
+                 const float *restrict b, __m512 acc[12][2], int w, const int rows)
 {
     const float *row[12];
 #pragma GCC unroll 12
@@ -40,7 +41,7 @@ sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a,
         for (int64_t p = 0; p < k; p++) {
             const __m512 b0 = _mm512_loadu_ps(b);
 #pragma GCC unroll 12
-            for (int i = 0; i < 12; i++) {
+            for (int i = 0; i < rows; i++) {
                 acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(row[i][p * cs_a]), b0, acc[i][0]);
             }
             b += 32;
@@ -52,12 +53,27 @@ sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a,
         const __m512 b0 = _mm512_loadu_ps(b);
         const __m512 b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
-        for (int i = 0; i < 12; i++) {
+        for (int i = 0; i < rows; i++) {
             const __m512 ai = _mm512_set1_ps(row[i][p * cs_a]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
         b += 32;
+    }
+}
+
+/* sgemm_12x32_loop with only the rows an edge tile needs (m <= 4 or 8:
+ * e.g. the last tile of M = 64 would otherwise compute 8 padding rows). */
+static inline __attribute__((always_inline)) void
+sgemm_12x32_rows(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
+                 const float *restrict b, __m512 acc[12][2], int w)
+{
+    if (m <= 4) {
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 4);
+    } else if (m <= 8) {
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 8);
+    } else {
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 12);
     }
 }
 
@@ -104,7 +120,7 @@ void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *restrict a
 {
     __m512 acc[12][2];
     prefetch_c_12(c, rs_c, m);
-    sgemm_12x32_loop(k, a, 1, 12, 12, b, acc, n <= 16 ? 1 : 2);
+    sgemm_12x32_rows(k, a, 1, 12, m, b, acc, n <= 16 ? 1 : 2);
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
@@ -114,7 +130,7 @@ void pydl_sgemm_ukr_avx512_12x32_rowa(int64_t k, float alpha, const float *restr
 {
     __m512 acc[12][2];
     prefetch_c_12(c, rs_c, m);
-    sgemm_12x32_loop(k, a, rs_a, 1, m, b, acc, n <= 16 ? 1 : 2);
+    sgemm_12x32_rows(k, a, rs_a, 1, m, b, acc, n <= 16 ? 1 : 2);
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
