@@ -139,6 +139,33 @@ static inline __mmask8 mask8(int64_t n)
     return n >= 8 ? (__mmask8)0xFF : n <= 0 ? (__mmask8)0 : (__mmask8)((1u << n) - 1);
 }
 
+/* acc = sum over p < k of a[p*12 + i] * b[p*16 + j] for the first `rows` (4,
+ * 8 or 12) rows, one FMA per p in increasing p (every variant gives
+ * bit-identical rows). */
+static inline __attribute__((always_inline)) void
+dgemm_12x16_loop(int64_t k, const double *restrict a, const double *restrict b,
+                 __m512d acc[12][2], const int rows)
+{
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++) {
+        acc[i][0] = _mm512_setzero_pd();
+        acc[i][1] = _mm512_setzero_pd();
+    }
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < k; p++) {
+        const __m512d b0 = _mm512_loadu_pd(b);
+        const __m512d b1 = _mm512_loadu_pd(b + 8);
+#pragma GCC unroll 12
+        for (int i = 0; i < rows; i++) {
+            const __m512d ai = _mm512_set1_pd(a[i]);
+            acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);
+        }
+        a += 12;
+        b += 16;
+    }
+}
+
 void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *restrict a,
                                  const double *restrict b, double beta, double *restrict c,
                                  int64_t rs_c, int64_t m, int64_t n)
@@ -146,28 +173,17 @@ void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *restrict
     __m512d acc[12][2];
 #pragma GCC unroll 12
     for (int i = 0; i < 12; i++) {
-        acc[i][0] = _mm512_setzero_pd();
-        acc[i][1] = _mm512_setzero_pd();
-    }
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; i++) {
         if (i < m) {
             _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);
             _mm_prefetch((const char *)(c + i * rs_c + 15), _MM_HINT_T0);
         }
     }
-#pragma GCC unroll 4
-    for (int64_t p = 0; p < k; p++) {
-        const __m512d b0 = _mm512_loadu_pd(b);
-        const __m512d b1 = _mm512_loadu_pd(b + 8);
-#pragma GCC unroll 12
-        for (int i = 0; i < 12; i++) {
-            const __m512d ai = _mm512_set1_pd(a[i]);
-            acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);
-        }
-        a += 12;
-        b += 16;
+    if (m <= 4) {
+        dgemm_12x16_loop(k, a, b, acc, 4);
+    } else if (m <= 8) {
+        dgemm_12x16_loop(k, a, b, acc, 8);
+    } else {
+        dgemm_12x16_loop(k, a, b, acc, 12);
     }
     const __mmask8 k0 = mask8(n), k1 = mask8(n - 8);
     const __m512d va = _mm512_set1_pd(alpha);
