@@ -227,9 +227,11 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * weight gradient: kernel width <= 7.  On kernel paths with wide kernels
  * (avx512), layers with more than 32 output channels per group take direct
  * kernels too (forward and weight gradient; the data gradient when it has
- * more than 32 input channels per group), with any column stride and up to
- * 2304 taps per group: two zmm of output channels in the lanes times up to
- * 14 output positions (forward) or 12 taps (weight gradient).  The choice
+ * more than 32 input channels per group), with any column stride, kernels
+ * larger than 1x1 and up to 2304 taps per group: two zmm of output channels
+ * in the lanes times up to 14 output positions (forward) or up to 12 taps
+ * (weight gradient: 4 channels x 3 columns, 2 x 5, or the kernel width).
+ * The choice
  * depends only on the shapes and the kernel path, never on the thread count.
  * ---------------------------------------------------------------------- */
 typedef struct pydl_conv2d_params {

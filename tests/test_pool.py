@@ -376,6 +376,33 @@ def test_nan_in_window_gives_nan(dtype, rng):
         np.testing.assert_array_equal(np.isnan(chosen), np.isnan(y))
         a = avg_pool2d(x, **kw)
         np.testing.assert_array_equal(np.isnan(a), np.isnan(avg_pool_ref(x, **kw)))
+        # without indices (the row-reduced path): the same NaNs and values
+        y2 = max_pool2d(x, **kw)
+        np.testing.assert_array_equal(np.isnan(y2), np.isnan(ref_y))
+        np.testing.assert_array_equal(y2[ok], ref_y[ok].astype(dtype))
+
+
+@dtypes
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=(1, 3), stride=2),
+                                dict(kernel_size=(4, 3), stride=(1, 2), padding=1),
+                                dict(kernel_size=(2, 3), stride=(2, 1)),
+                                dict(kernel_size=3, stride=3, dilation=2, padding=2)],
+                         ids=["3x3_s2_p1", "1x3_s2", "4x3_s12_p1", "2x3_s21", "3x3_s3_d2"])
+@pytest.mark.parametrize("row", [0, 1, 2, 3])
+def test_max_pool_without_indices_keeps_a_nan_in_any_window_row(kw, row, dtype):
+    # The no-index path reduces a window's rows with plain maxima and redoes
+    # a row holding a NaN with the NaN rule: a NaN in any of a window's rows
+    # (first, middle, last) must survive, wherever it sits in the row.
+    h, w = 9, 13
+    for col in (0, 5, w - 1):
+        x = np.arange(h * w, dtype=dtype).reshape(1, 1, h, w) % 7
+        x[0, 0, row, col] = np.nan
+        y = max_pool2d(x, **kw)
+        ref_y, _ = max_pool_ref(x, **kw)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(ref_y), err_msg=f"{row}, {col}")
+        ok = ~np.isnan(ref_y)
+        np.testing.assert_array_equal(y[ok], ref_y[ok].astype(dtype))
 
 
 @dtypes

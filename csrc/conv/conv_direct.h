@@ -22,7 +22,7 @@
  * fwd_lanes computes the same with the output channels in the lanes: wp
  * holds, per tap, nkv vectors of weights (channels zero-padded), and
  * kb <= nkv*V; the positions of a row go in blocks of `positions`: ACC / nkv,
- * or 8 when that is fewer (rows shorter than a block).
+ * or 8 when 8 is fewer and pads the row less.
  *
  * bwd_weight_block adds, for the kb <= KBW*V output channels of one group
  * and every c < cin, r < R, s < S,
@@ -58,7 +58,7 @@
 typedef struct pydl_cd_geom {
     int64_t cin, r, s;          /* input channels (of one group), kernel size   */
     int64_t sh, dh, dw;         /* row stride, dilations                        */
-    int64_t sw;                 /* column stride (1 except in fwd_wide)         */
+    int64_t sw;                 /* column stride (1 except in the wide kernels)  */
     int64_t ph, pw;             /* padded plane size                            */
     int64_t out_h, out_w;       /* output plane size                            */
     int64_t owp;                /* padded grad_y row length (bwd_weight_rows)   */

@@ -165,7 +165,7 @@ cd_fwd_lanes_nkv(const pydl_cd_geom *g, const int nkv, const int P, const float 
 void CD_FWD_LANES(const pydl_cd_geom *g, int nkv, int positions, const float *xp,
                   const float *wl, const float *bias, int64_t kb, float *y, int64_t y_plane)
 {
-    /* positions is CD_ACC / nkv, or 8 when that is fewer (short rows) */
+    /* positions is CD_ACC / nkv, or 8 (fewer, when it pads the row less) */
     const int short_rows = positions == 8 && 8 < CD_ACC / nkv;
     switch (nkv) {
     case 1:

@@ -5,7 +5,8 @@
  *
  * The includer defines POOL_T and the names POOL_MAX_FWD, POOL_MAX_BWD,
  * POOL_AVG_FWD, POOL_AVG_BWD (public) and POOL_MAX_PLANE, POOL_MAX_2X2, POOL_MAX_TAPS,
- * POOL_MAX_WINDOW, POOL_MAX_ROWS, POOL_MAX_COLS_S2, POOL_AVG_DIVISOR (static).
+ * POOL_MAX_PLANE_ROWS, POOL_MAX_WINDOW, POOL_MAX_ROWS, POOL_MAX_COLS_S2,
+ * POOL_AVG_DIVISOR (static).
  * Every function runs over whole planes; thread t owns its planes.
  */
 
@@ -521,5 +522,6 @@ int POOL_AVG_BWD(const pydl_pool2d_params *p, int count_include_pad, const POOL_
 
 #undef POOL_TAKES
 #undef POOL_MAX_OF
+#undef POOL_MAX_NUM
 #undef POOL_TAKES_REV
 #undef POOL_CHUNK
