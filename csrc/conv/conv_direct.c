@@ -103,6 +103,15 @@ static cd_mode cd_mode_of(const pydl_cd_kernels *kr, int64_t outs)
     return outs >= kr->v && outs <= 4 * (int64_t)kr->v ? CD_LANES : CD_ROWS;
 }
 
+/* Column stride the kernels of a pass with `outs` output channels per
+ * group run at: the layer's for the wide kernels, 1 for the others (which
+ * take only layers of column stride 1). */
+static int64_t cd_col_stride(const pydl_cd_kernels *kr, const pydl_conv2d_params *p,
+                             int64_t outs)
+{
+    return cd_mode_of(kr, outs) == CD_WIDE ? p->stride_w : 1;
+}
+
 /* Geometry of a forward pass of cin-channel planes with the given kernel,
  * strides and output size (column stride sw > 1 only for the wide kernel). */
 static pydl_cd_geom cd_geom(const pydl_cd_kernels *kr, int64_t cin, const pydl_conv2d_params *p,
@@ -158,8 +167,8 @@ static int cd_shapes_ok(const pydl_conv2d_params *p, int64_t out_channels, int64
         planes > PYDL_CD_MAX_SIDE) {
         return 0; /* also keeps the size products below from overflowing */
     }
-    const pydl_cd_geom g = cd_geom(kr, 1, p, p->stride_h, wide ? p->stride_w : 1, p->out_h,
-                                   p->out_w);
+    const pydl_cd_geom g = cd_geom(kr, 1, p, p->stride_h, cd_col_stride(kr, p, out_channels),
+                                   p->out_h, p->out_w);
     if (g.ph > PYDL_CD_MAX_SIDE || g.pw > PYDL_CD_MAX_SIDE) {
         return 0;
     }
@@ -178,8 +187,7 @@ static int cd_pointwise(const pydl_conv2d_params *p)
 int pydl_cd_takes_fwd(const pydl_conv2d_params *p)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    const int wide = cd_mode_of(cd_kernels(), kg) == CD_WIDE;
-    return (p->stride_w == 1 || wide) && !cd_pointwise(p) &&
+    return cd_col_stride(cd_kernels(), p, kg) == p->stride_w && !cd_pointwise(p) &&
            cd_shapes_ok(p, kg, cg * p->r * p->s, p->c);
 }
 
@@ -198,8 +206,8 @@ int pydl_cd_takes_bwd_data(const pydl_conv2d_params *p)
 int pydl_cd_takes_bwd_weight(const pydl_conv2d_params *p)
 {
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    const int wide = cd_mode_of(cd_kernels(), kg) == CD_WIDE;
-    return (p->stride_w == 1 || wide) && !cd_pointwise(p) && p->s <= PYDL_CD_SMAX &&
+    return cd_col_stride(cd_kernels(), p, kg) == p->stride_w && !cd_pointwise(p) &&
+           p->s <= PYDL_CD_SMAX &&
            cd_shapes_ok(p, kg, cg * p->r * p->s, p->c + p->k);
 }
 
@@ -347,8 +355,8 @@ int pydl_cd_fwd(const pydl_conv2d_params *p, const float *x, const float *w, con
 {
     const pydl_cd_kernels *kr = cd_kernels();
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    const int64_t sw = cd_mode_of(kr, kg) == CD_WIDE ? p->stride_w : 1;
-    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, sw, p->out_h, p->out_w);
+    const pydl_cd_geom g =
+        cd_geom(kr, cg, p, p->stride_h, cd_col_stride(kr, p, kg), p->out_h, p->out_w);
     const float *wp = cd_pack(kr, p, w, kg, cg * p->r * p->s, 0);
     if (wp == NULL) {
         return PYDL_ERR_NOMEM;
@@ -462,8 +470,8 @@ int pydl_cd_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups, rs = p->r * p->s;
     const int64_t w_size = p->k * cg * rs;
     const int rows = kg < kr->v;
-    const int64_t sw = cd_mode_of(kr, kg) == CD_WIDE ? p->stride_w : 1;
-    const pydl_cd_geom g = cd_geom(kr, cg, p, p->stride_h, sw, p->out_h, p->out_w);
+    const pydl_cd_geom g =
+        cd_geom(kr, cg, p, p->stride_h, cd_col_stride(kr, p, kg), p->out_h, p->out_w);
     const int64_t plane = g.ph * g.pw, x_image = p->c * plane;
     const int64_t gy_image = cd_weight_gy_image(kr, p, &g, rows);
     const int64_t chunks = p->n < PYDL_CD_WEIGHT_CHUNKS ? p->n : PYDL_CD_WEIGHT_CHUNKS;
