@@ -292,8 +292,12 @@ typedef struct pydl_pool2d_params {
  * least one input element (the Python layer checks).  Algorithm: per output
  * row, the taps are taken over a chunk of outputs at a time with
  * branch-free selects (2x2 stride-2 windows in one pass); clipped edge
- * windows one at a time.  Returns PYDL_ERR_NOMEM if the row buffer of the
- * path without indices cannot be had. */
+ * windows one at a time.  Without indices, the window's rows are reduced
+ * first, and float windows 3 columns wide at column stride 2 (at most 3
+ * rows) go through the path's vector row kernel where there is one
+ * (pool/pool_vec.h); a row holding a NaN is redone with the NaN rule.
+ * Returns PYDL_ERR_NOMEM if the row buffer of the path without indices
+ * cannot be had. */
 PYDL_API int pydl_smaxpool2d_fwd(const pydl_pool2d_params *p, const float *x, float *y,
                                  int64_t *indices, int n_threads);
 PYDL_API int pydl_dmaxpool2d_fwd(const pydl_pool2d_params *p, const double *x, double *y,

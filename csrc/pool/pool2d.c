@@ -8,8 +8,23 @@
 #include <stdint.h>
 
 #include "parallel.h"
+#include "pool_vec.h"
 #include "pydl.h"
 #include "workspace.h"
+
+pydl_smax_s2k3_fn pydl_pool_smax_s2k3_get(void)
+{
+#ifdef PYDL_HAVE_X86_KERNELS
+    if (pydl_isa_get() == PYDL_ISA_AVX512) {
+        return pydl_smax_s2k3_avx512;
+    }
+#endif
+    return NULL;
+}
+
+/* No vector row kernel for double: its type, and always none. */
+typedef int (*pool_dmax_s2k3_fn)(const double *a, const double *b, const double *c, int64_t lo,
+                                 int64_t hi, double *out);
 
 /* Taps t in [t0, t1) of a window whose tap t reads position
  * o*stride - pad + t*dil, kept to those inside [0, size). */
@@ -89,6 +104,9 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_MAX_WINDOW spool_max_window
 #define POOL_MAX_ROWS spool_max_rows
 #define POOL_MAX_COLS_S2 spool_max_cols_s2
+#define POOL_MAX_ROW_FAST spool_max_row_fast
+#define POOL_VEC_FN pydl_smax_s2k3_fn
+#define POOL_VEC_GET() pydl_pool_smax_s2k3_get()
 #include "pool2d_impl.h"
 #undef POOL_T
 #undef POOL_MAX_FWD
@@ -103,6 +121,9 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #undef POOL_MAX_WINDOW
 #undef POOL_MAX_ROWS
 #undef POOL_MAX_COLS_S2
+#undef POOL_MAX_ROW_FAST
+#undef POOL_VEC_FN
+#undef POOL_VEC_GET
 
 /* double */
 #define POOL_T double
@@ -118,4 +139,7 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_MAX_WINDOW dpool_max_window
 #define POOL_MAX_ROWS dpool_max_rows
 #define POOL_MAX_COLS_S2 dpool_max_cols_s2
+#define POOL_MAX_ROW_FAST dpool_max_row_fast
+#define POOL_VEC_FN pool_dmax_s2k3_fn
+#define POOL_VEC_GET() ((pool_dmax_s2k3_fn)NULL)
 #include "pool2d_impl.h"

@@ -6,7 +6,9 @@
  * The includer defines POOL_T and the names POOL_MAX_FWD, POOL_MAX_BWD,
  * POOL_AVG_FWD, POOL_AVG_BWD (public) and POOL_MAX_PLANE, POOL_MAX_2X2, POOL_MAX_TAPS,
  * POOL_MAX_PLANE_ROWS, POOL_MAX_WINDOW, POOL_MAX_ROWS, POOL_MAX_COLS_S2,
- * POOL_AVG_DIVISOR (static).
+ * POOL_MAX_ROW_FAST, POOL_AVG_DIVISOR (static), POOL_VEC_FN (the type of a
+ * row kernel of pool_vec.h for POOL_T) and POOL_VEC_GET() (the current
+ * path's kernel, or NULL).
  * Every function runs over whole planes; thread t owns its planes.
  */
 
@@ -232,6 +234,56 @@ static void POOL_MAX_COLS_S2(const pydl_pool2d_params *p, const pool_axis *cols,
     }
 }
 
+/* Output row oh through the path's vector kernel (pool_vec.h: windows 3
+ * columns wide at column stride 2, at most 3 rows [i0, i1)), edge windows
+ * here.  Returns 0, leaving the row to the portable loops, when the kernel
+ * met a NaN. */
+static int POOL_MAX_ROW_FAST(const pydl_pool2d_params *p, const pool_axis *cols,
+                             POOL_VEC_FN fast, const POOL_T *xp, int64_t oh, int64_t i0,
+                             int64_t i1, POOL_T *restrict out)
+{
+    const int64_t w = p->w, h0 = oh * p->stride_h - p->pad_top;
+    const POOL_T *r[3];
+    for (int64_t i = 0; i < 3; i++) {
+        const int64_t at = i0 + i < i1 ? i0 + i : i1 - 1;
+        r[i] = xp + (h0 + at * p->dil_h) * w;
+    }
+    if (fast(r[0] - p->pad_left, r[1] - p->pad_left, r[2] - p->pad_left, cols->lo, cols->hi,
+             out)) {
+        return 0;
+    }
+    for (int64_t ow = 0; ow < p->out_w; ow++) {
+        if (ow == cols->lo) {
+            ow = cols->hi;
+            if (ow >= p->out_w) {
+                break;
+            }
+        }
+        int64_t j0, j1;
+        pool_axis_taps(cols, ow, &j0, &j1);
+        const int64_t w0 = ow * p->stride_w - p->pad_left;
+        /* plain maxima (branch-free) and a NaN flag; the NaN rule if set */
+        POOL_T m = r[0][w0 + j0];
+        int nan = 0;
+        for (int64_t i = 0; i < 3; i++) {
+            for (int64_t j = j0; j < j1; j++) {
+                const POOL_T v = r[i][w0 + j];
+                m = POOL_MAX_NUM(m, v);
+                nan |= v != v;
+            }
+        }
+        if (nan) {
+            for (int64_t i = 0; i < 3; i++) {
+                for (int64_t j = j0; j < j1; j++) {
+                    m = POOL_MAX_OF(m, r[i][w0 + j]);
+                }
+            }
+        }
+        out[ow] = m;
+    }
+    return 1;
+}
+
 /* Max pooling of one plane without indices, any window but 2x2 stride 2:
  * the window's rows are first reduced into row[] (contiguous, vectorizes),
  * then each output reduces its columns of row[].  Same values as the
@@ -239,14 +291,18 @@ static void POOL_MAX_COLS_S2(const pydl_pool2d_params *p, const pool_axis *cols,
  * values, e.g. -0.0 and +0.0, it may keep another one than the first).
  * buf holds 2*w + 2 elements (row[], and its even and odd halves). */
 static void POOL_MAX_PLANE_ROWS(const pydl_pool2d_params *p, const pool_axis *rows,
-                                const pool_axis *cols, const POOL_T *xp, POOL_T *yp, POOL_T *buf)
+                                const pool_axis *cols, POOL_VEC_FN fast, const POOL_T *xp,
+                                POOL_T *yp, POOL_T *buf)
 {
     POOL_T *row = buf, *ev = buf + p->w, *od = buf + p->w + (p->w + 1) / 2 + 1;
     for (int64_t oh = 0; oh < p->out_h; oh++) {
         int64_t i0, i1;
         pool_axis_taps(rows, oh, &i0, &i1);
-        const int nan = POOL_MAX_ROWS(p, xp, oh, i0, i1, row);
         POOL_T *out = yp + oh * p->out_w;
+        if (fast != NULL && POOL_MAX_ROW_FAST(p, cols, fast, xp, oh, i0, i1, out)) {
+            continue;
+        }
+        const int nan = POOL_MAX_ROWS(p, xp, oh, i0, i1, row);
         /* Interior windows, tap by tap over all of them (vectorizable). */
         const POOL_T *r0 = row - p->pad_left;
         if (!nan && p->stride_w == 2 && p->dil_w == 1) {
@@ -357,6 +413,10 @@ int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_
     const int fast2 = p->kh == 2 && p->kw == 2 && p->stride_w == 2 && p->dil_h == 1 &&
                       p->dil_w == 1;
     if (indices == NULL && !fast2) {
+        /* the path's row kernel, for windows it handles (pool_vec.h) */
+        const POOL_VEC_FN fast = p->kw == 3 && p->stride_w == 2 && p->dil_w == 1 && p->kh <= 3
+                                     ? POOL_VEC_GET()
+                                     : NULL;
         int status = PYDL_OK;
         /* thread t owns whole planes (inputs read, outputs written) */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -369,7 +429,8 @@ int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_
                 status = PYDL_ERR_NOMEM;
                 continue;
             }
-            POOL_MAX_PLANE_ROWS(p, &rows, &cols, x + pl * in_plane, y + pl * out_plane, row);
+            POOL_MAX_PLANE_ROWS(p, &rows, &cols, fast, x + pl * in_plane, y + pl * out_plane,
+                                row);
         }
         return status;
     }
