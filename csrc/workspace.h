@@ -14,11 +14,13 @@
 typedef enum pydl_ws_slot {
     PYDL_WS_GEMM_A = 0, /* packed block of A */
     PYDL_WS_GEMM_B = 1, /* packed block of B */
-    PYDL_WS_CONV_COL = 2, /* im2col matrix of one image (convolution) */
+    PYDL_WS_CONV_COL = 2, /* im2col matrix of one image; Winograd input transforms */
     PYDL_WS_CONV_PARTS = 3, /* per-chunk weight gradients (convolution) */
     PYDL_WS_POOL_ROW = 4, /* one reduced input row and its halves (pooling) */
-    PYDL_WS_CONV_OUT = 5, /* GEMM output of a block of small images */
-    PYDL_WS_COUNT = 6
+    PYDL_WS_CONV_OUT = 5, /* GEMM output of a block of small images; Winograd products */
+    PYDL_WS_WG_FILTERS = 6, /* Winograd filter transforms (convolution) */
+    PYDL_WS_WG_ROWS = 7, /* Winograd padded input and output rows */
+    PYDL_WS_COUNT = 8
 } pydl_ws_slot;
 
 /* A 64-byte-aligned buffer of at least `bytes` bytes owned by the calling

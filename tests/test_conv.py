@@ -289,6 +289,16 @@ CONFIGS = {
     "wide_C34_K40_W14": ((1, 34, 14, 14), (40, 34, 3, 3), 1, 1, 1, 1),
     # 1x1 kernels stay on im2col even with many channels
     "wide_1x1_s2_K40": ((2, 8, 9, 11), (40, 8, 1, 1), 2, 0, 1, 1),
+    # float32 3x3 stride-1 layers with >= 64 input and output channels take
+    # Winograd F(2x2, 3x3) (csrc/conv/conv_winograd.c), forward and data
+    # gradient: odd outputs (clipped tiles), no padding, asymmetric padding,
+    # padding 3 (the data gradient's padding 2 - 3 skips a row and a column),
+    # tiles in two chunks whose runs cross images and rows of tiles
+    "wino_C64_K64_odd": ((2, 64, 9, 11), (64, 64, 3, 3), 1, 1, 1, 1),
+    "wino_C72_K65_pad0": ((1, 72, 8, 7), (65, 72, 3, 3), 1, 0, 1, 1),
+    "wino_C64_K80_asym": ((1, 64, 7, 9), (80, 64, 3, 3), 1, ((2, 0), (0, 1)), 1, 1),
+    "wino_C64_K64_pad3": ((1, 64, 5, 6), (64, 64, 3, 3), 1, 3, 1, 1),
+    "wino_N3_two_chunks": ((3, 64, 13, 17), (64, 64, 3, 3), 1, 1, 1, 1),
 }
 
 
@@ -596,7 +606,9 @@ DISPATCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_asym", "same_k4_even_s2", 
                     "direct_wide_rows", "direct_asym_pad", "direct_K26_two_lane_blocks",
                     "direct_depthwise_k5", "wide_K40_s2", "wide_K33_sw3_dil2_asym",
                     "wide_groups2_C80_K72", "wide_C34_K34_W29", "wide_C48_K64_W24",
-                    "wide_K36_k5", "wide_C34_K40_W14", "wide_1x1_s2_K40"]
+                    "wide_K36_k5", "wide_C34_K40_W14", "wide_1x1_s2_K40", "wino_C64_K64_odd",
+                    "wino_C72_K65_pad0", "wino_C64_K80_asym", "wino_C64_K64_pad3",
+                    "wino_N3_two_chunks"]
 
 
 @pytest.mark.parametrize("isa_name", pydl.isa_names())
@@ -641,6 +653,8 @@ THREAD_CASES = {
     "N1_direct_by_block": ((1, 8, 12, 12), (20, 8, 3, 3), dict(padding=1)),
     "N1_wide_by_block": ((1, 8, 9, 30), (40, 8, 3, 3), dict(padding=1)),
     "N3_wide_s2": ((3, 36, 10, 10), (48, 36, 3, 3), dict(stride=2, padding=1)),
+    # Winograd: 300 tiles go in 3 chunks on one thread, 4 on two
+    "N3_winograd": ((3, 64, 20, 20), (64, 64, 3, 3), dict(padding=1)),
 }
 
 

@@ -68,7 +68,8 @@ def main(argv: Optional[List[str]] = None) -> int:
           f"{_ort_version()}")
     print("GFLOP/s = 2*N*K*Ho*Wo*C*R*S per pass (backward = data + weights = 2 passes); "
           f"ratio = peer time / pydl time; median of {args.repeat} interleaved samples; "
-          "forward outputs preallocated for pydl (out=) and onnxruntime (I/O binding)\n")
+          "outputs preallocated for pydl (out=, forward and backward) and onnxruntime (I/O "
+          "binding); torch allocates its outputs (no out= in its API)\n")
     head = (f"{'layer':<16}{'pass':<9}{'pydl':>9}{'torch':>9}{'ort':>9}"
             f"{'vs torch':>9}{'vs ort':>8}")
     print(head)
@@ -95,11 +96,12 @@ def _run_layer(L: Layer, rng, repeat: int, threads: int, torch) -> None:
     b = rng.standard_normal(L.k, dtype=np.float32)
     gy = rng.standard_normal((L.n, L.k, L.out, L.out), dtype=np.float32)
     y = np.empty((L.n, L.k, L.out, L.out), dtype=np.float32)
+    grads = (np.empty_like(x), np.empty_like(w), None)
     fwd: Dict[str, object] = {
         "pydl": lambda: pydl.ops.conv2d(x, w, b, L.stride, L.pad, out=y)}
     bwd: Dict[str, object] = {
         "pydl": lambda: pydl.ops.conv2d_backward(gy, x, w, L.stride, L.pad,
-                                                 needs=(True, True, False))}
+                                                 needs=(True, True, False), out=grads)}
     if torch is not None:
         tx, tw, tb, tgy = (torch.from_numpy(a) for a in (x, w, b, gy))
         fwd["torch"] = lambda: _no_grad(torch, lambda: torch.nn.functional.conv2d(

@@ -1,0 +1,308 @@
+/*
+ * conv_winograd.c -- float 3x3 stride-1 convolution by F(2x2, 3x3): the
+ * transforms and the chunk loop (conv_winograd.h holds the math).
+ *
+ * Layouts, for a chunk of tc tiles (tile t of the chunk at column t):
+ *     v[(e*C + c)*tc + t]   input transforms (B^T d B)[e]
+ *     m[(e*K + k)*tc + t]   their products with the filters, summed over c
+ *     u[(e*K + k)*C + c]    filter transforms (G g G^T)[e]
+ * so each GEMM M_e = U_e . V_e reads and writes plain row-major matrices.
+ * Tiles are numbered image by image, row by row of tiles; a chunk is any
+ * range of them, cut into runs that lie in one row of tiles.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conv_winograd.h"
+#include "parallel.h"
+#include "workspace.h"
+
+/* Tiles per chunk (at most; chunks are evened out between threads).  Each
+ * of the 16 GEMMs of a chunk is K x C times C x tc. */
+#ifndef WG_CHUNK
+#define WG_CHUNK 256
+#endif
+
+typedef struct wg_geom {
+    int64_t n, c, k;      /* images, input and output channels    */
+    int64_t h, w;         /* input plane                          */
+    int64_t pt, pl;       /* top and left padding                 */
+    int64_t out_h, out_w; /* output plane                         */
+    int64_t th, tw;       /* tiles per column and per row of tiles */
+} wg_geom;
+
+static int wg_shape_ok(const pydl_conv2d_params *p)
+{
+    return p->r == 3 && p->s == 3 && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
+           p->dil_w == 1 && p->groups == 1 && p->c >= PYDL_WG_MIN_CHANNELS &&
+           p->k >= PYDL_WG_MIN_CHANNELS && p->out_h >= 2 && p->out_w >= 2;
+}
+
+int pydl_wg_takes_fwd(const pydl_conv2d_params *p) { return wg_shape_ok(p); }
+
+int pydl_wg_takes_bwd_data(const pydl_conv2d_params *p)
+{
+    return wg_shape_ok(p) && p->h >= 2 && p->w >= 2;
+}
+
+/* u from the filters w (K, C, 3, 3): filter (kq, cq) goes to output channel
+ * kq and input channel cq, or, flipped by 180 degrees (flip), to output
+ * channel cq and input channel kq.  G's halves are exact in binary. */
+static void wg_filters(const float *w, int64_t k, int64_t c, int flip, float *u, int nt)
+{
+    const int64_t ko = flip ? c : k, ci = flip ? k : c;
+    (void)nt; /* used only by OpenMP pragmas */
+    /* thread t owns filters kq of its share (and the u entries they give) */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && k * c >= 4096)
+    for (int64_t kq = 0; kq < k; kq++) {
+        for (int64_t cq = 0; cq < c; cq++) {
+            const float *f = w + (kq * c + cq) * 9;
+            float g[9], t[4][3];
+            for (int i = 0; i < 9; i++) {
+                g[i] = flip ? f[8 - i] : f[i];
+            }
+            for (int j = 0; j < 3; j++) { /* t = G g, column by column */
+                const float a = g[j], b = g[3 + j], d = g[6 + j];
+                t[0][j] = a;
+                t[1][j] = 0.5f * (a + b + d);
+                t[2][j] = 0.5f * (a - b + d);
+                t[3][j] = d;
+            }
+            const int64_t kk = flip ? cq : kq, cc = flip ? kq : cq;
+            for (int i = 0; i < 4; i++) { /* U = t G^T, row by row */
+                const float a = t[i][0], b = t[i][1], d = t[i][2];
+                const float row[4] = {a, 0.5f * (a + b + d), 0.5f * (a - b + d), d};
+                for (int j = 0; j < 4; j++) {
+                    u[((i * 4 + j) * ko + kk) * ci + cc] = row[j];
+                }
+            }
+        }
+    }
+}
+
+/* Input transforms of channel c for tiles [j0, j1) of row ti of image n,
+ * at chunk columns off.. of v.  Tiles whose 4 columns lie inside the input read it
+ * in place; the others (at most one or two per edge) test each column.
+ * scratch: the rows' horizontal transforms (16 * (j1 - j0) floats). */
+static void wg_input_run(const wg_geom *g, const float *x, int64_t c, int64_t n, int64_t ti,
+                         int64_t j0, int64_t j1, int64_t off, int64_t tc, float *restrict v,
+                         float *restrict hb)
+{
+    const int64_t q = j1 - j0, col0 = 2 * j0 - g->pl;
+    /* tiles [lo, hi) of the run are inside: 0 <= col0 + 2j, col0 + 2j + 3 < w */
+    int64_t lo = col0 < 0 ? (1 - col0) / 2 : 0;
+    int64_t hi = g->w - 4 - col0 >= 0 ? (g->w - 4 - col0) / 2 + 1 : 0;
+    lo = lo < q ? lo : q;
+    hi = hi < q ? hi : q;
+    hi = hi > lo ? hi : lo;
+    {
+        const float *plane = x + (n * g->c + c) * g->h * g->w;
+        for (int64_t i = 0; i < 4; i++) {
+            const int64_t ih = 2 * ti - g->pt + i;
+            float *h0 = hb + (i * 4) * q, *h1 = h0 + q, *h2 = h1 + q, *h3 = h2 + q;
+            if (ih < 0 || ih >= g->h) {
+                for (int64_t j = 0; j < 4 * q; j++) {
+                    h0[j] = 0.0f;
+                }
+                continue;
+            }
+            const float *src = plane + ih * g->w + col0; /* src[2j + t]: column t of tile j */
+#pragma omp simd
+            for (int64_t j = lo; j < hi; j++) { /* d B, one row of the patch */
+                const float d0 = src[2 * j], d1 = src[2 * j + 1];
+                const float d2 = src[2 * j + 2], d3 = src[2 * j + 3];
+                h0[j] = d0 - d2;
+                h1[j] = d1 + d2;
+                h2[j] = d2 - d1;
+                h3[j] = d1 - d3;
+            }
+            for (int64_t j = 0; j < q; j++) {
+                if (j == lo) {
+                    j = hi;
+                    if (j >= q) {
+                        break;
+                    }
+                }
+                float d[4];
+                for (int64_t t = 0; t < 4; t++) {
+                    const int64_t col = col0 + 2 * j + t;
+                    d[t] = col >= 0 && col < g->w ? src[2 * j + t] : 0.0f;
+                }
+                h0[j] = d[0] - d[2];
+                h1[j] = d[1] + d[2];
+                h2[j] = d[2] - d[1];
+                h3[j] = d[1] - d[3];
+            }
+        }
+        for (int64_t j = 0; j < 4; j++) { /* B^T (d B), one column */
+            const float *r0 = hb + j * q, *r1 = r0 + 4 * q, *r2 = r1 + 4 * q, *r3 = r2 + 4 * q;
+            float *v0 = v + (j * g->c + c) * tc + off, *v1 = v0 + 4 * g->c * tc;
+            float *v2 = v1 + 4 * g->c * tc, *v3 = v2 + 4 * g->c * tc;
+#pragma omp simd
+            for (int64_t t = 0; t < q; t++) {
+                v0[t] = r0[t] - r2[t];
+                v1[t] = r1[t] + r2[t];
+                v2[t] = r2[t] - r1[t];
+                v3[t] = r1[t] - r3[t];
+            }
+        }
+    }
+}
+
+/* Output transforms (plus bias) of output channel k for the same run into y; the right column
+ * and bottom row of tiles past the output are dropped: such a run goes
+ * through scratch (two output rows of 2 * (j1 - j0) floats), the others
+ * straight into y. */
+static void wg_output_run(const wg_geom *g, const float *m, int64_t k, int64_t n, int64_t ti,
+                          int64_t j0, int64_t j1, int64_t off, int64_t tc, const float *bias,
+                          float *restrict y, float *restrict scratch)
+{
+    const int64_t q = j1 - j0, oh = 2 * ti, ow = 2 * j0;
+    const int64_t cols = g->out_w - ow < 2 * q ? g->out_w - ow : 2 * q;
+    const int inside = cols == 2 * q && oh + 1 < g->out_h;
+    const int64_t plane = g->k * tc;
+    {
+        const float bk = bias != NULL ? bias[k] : 0.0f;
+        const float *mk = m + k * tc + off;
+        float *yk = y + ((n * g->k + k) * g->out_h + oh) * g->out_w + ow;
+        float *restrict o0 = inside ? yk : scratch;
+        float *restrict o1 = inside ? yk + g->out_w : scratch + 2 * q;
+#pragma omp simd
+        for (int64_t t = 0; t < q; t++) {
+            float s0[4], s1[4];
+            for (int j = 0; j < 4; j++) { /* A^T M, column j */
+                const float a = mk[j * plane + t], b = mk[(4 + j) * plane + t];
+                const float c = mk[(8 + j) * plane + t], d = mk[(12 + j) * plane + t];
+                s0[j] = a + b + c;
+                s1[j] = b - c - d;
+            }
+            o0[2 * t] = s0[0] + s0[1] + s0[2] + bk; /* (A^T M) A */
+            o0[2 * t + 1] = s0[1] - s0[2] - s0[3] + bk;
+            o1[2 * t] = s1[0] + s1[1] + s1[2] + bk;
+            o1[2 * t + 1] = s1[1] - s1[2] - s1[3] + bk;
+        }
+        if (!inside) {
+            for (int64_t j = 0; j < cols; j++) {
+                yk[j] = o0[j];
+            }
+            for (int64_t j = 0; oh + 1 < g->out_h && j < cols; j++) {
+                yk[g->out_w + j] = o1[j];
+            }
+        }
+    }
+}
+
+/* Tiles [t0, t1) (t1 - t0 <= tc): transforms, the 16 GEMMs on
+ * gemm_threads threads, inverse transforms into y. */
+static int wg_chunk(const wg_geom *g, const float *x, const float *u, const float *bias,
+                    float *y, int64_t t0, int64_t t1, int64_t tc, float *v, float *m,
+                    float *scratch, int gemm_threads)
+{
+    /* channel by channel, so that each input and output plane is walked in
+     * order */
+    const int64_t per_image = g->th * g->tw;
+    for (int64_t c = 0; c < g->c; c++) {
+        for (int64_t t = t0; t < t1;) {
+            const int64_t n = t / per_image, ti = t % per_image / g->tw, j0 = t % g->tw;
+            const int64_t j1 = j0 + (t1 - t < g->tw - j0 ? t1 - t : g->tw - j0);
+            wg_input_run(g, x, c, n, ti, j0, j1, t - t0, tc, v, scratch);
+            t += j1 - j0;
+        }
+    }
+    for (int64_t e = 0; e < 16; e++) {
+        const int s = pydl_sgemm_strided(g->k, t1 - t0, g->c, 1.0f, u + e * g->k * g->c, g->c, 1,
+                                         v + e * g->c * tc, tc, 1, 0.0f, m + e * g->k * tc, tc,
+                                         gemm_threads);
+        if (s != PYDL_OK) {
+            return s;
+        }
+    }
+    for (int64_t k = 0; k < g->k; k++) {
+        for (int64_t t = t0; t < t1;) {
+            const int64_t n = t / per_image, ti = t % per_image / g->tw, j0 = t % g->tw;
+            const int64_t j1 = j0 + (t1 - t < g->tw - j0 ? t1 - t : g->tw - j0);
+            wg_output_run(g, m, k, n, ti, j0, j1, t - t0, tc, bias, y, scratch);
+            t += j1 - j0;
+        }
+    }
+    return PYDL_OK;
+}
+
+/* Every chunk of tiles; threads own whole chunks when there are at least
+ * as many as threads, else they share each chunk's GEMMs. */
+static int wg_run(const wg_geom *g, const float *x, const float *u, const float *bias, float *y,
+                  int nt)
+{
+    const int64_t tiles = g->n * g->th * g->tw;
+    int64_t chunks = (tiles + WG_CHUNK - 1) / WG_CHUNK;
+    if (nt > 1 && chunks >= nt) {
+        chunks = (chunks + nt - 1) / nt * nt;
+    }
+    const int64_t tc = (tiles + chunks - 1) / chunks;
+    chunks = (tiles + tc - 1) / tc;
+    const size_t vbytes = (size_t)(16 * g->c * tc) * sizeof(float);
+    const size_t mbytes = (size_t)(16 * g->k * tc) * sizeof(float);
+    const int64_t q = g->tw < tc ? g->tw : tc;
+    const size_t sbytes = (size_t)(16 * q) * sizeof(float);
+    int status = PYDL_OK;
+    if (nt > 1 && chunks >= nt) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t ch = 0; ch < chunks; ch++) {
+            float *v = pydl_workspace(PYDL_WS_CONV_COL, vbytes);
+            float *m = pydl_workspace(PYDL_WS_CONV_OUT, mbytes);
+            float *s = pydl_workspace(PYDL_WS_WG_ROWS, sbytes);
+            const int64_t t0 = ch * tc, t1 = t0 + tc < tiles ? t0 + tc : tiles;
+            const int st = v == NULL || m == NULL || s == NULL
+                               ? PYDL_ERR_NOMEM
+                               : wg_chunk(g, x, u, bias, y, t0, t1, tc, v, m, s, 1);
+            if (st != PYDL_OK) {
+#pragma omp atomic write
+                status = st;
+            }
+        }
+        return status;
+    }
+    float *v = pydl_workspace(PYDL_WS_CONV_COL, vbytes);
+    float *m = pydl_workspace(PYDL_WS_CONV_OUT, mbytes);
+    float *s = pydl_workspace(PYDL_WS_WG_ROWS, sbytes);
+    if (v == NULL || m == NULL || s == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t ch = 0; ch < chunks && status == PYDL_OK; ch++) {
+        const int64_t t0 = ch * tc, t1 = t0 + tc < tiles ? t0 + tc : tiles;
+        status = wg_chunk(g, x, u, bias, y, t0, t1, tc, v, m, s, nt);
+    }
+    return status;
+}
+
+static int wg_conv(const wg_geom *g, const float *x, const float *w, int flip, const float *bias,
+                   float *y, int nt)
+{
+    float *u = pydl_workspace(PYDL_WS_WG_FILTERS, (size_t)(16 * g->k * g->c) * sizeof(float));
+    if (u == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    /* w is (K, C, 3, 3) as stored: for the data gradient its K is g's c */
+    wg_filters(w, flip ? g->c : g->k, flip ? g->k : g->c, flip, u, nt);
+    return wg_run(g, x, u, bias, y, nt);
+}
+
+int pydl_wg_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
+                float *y, int nt)
+{
+    const wg_geom g = {p->n,     p->c,     p->k, p->h, p->w, p->pad_top, p->pad_left,
+                       p->out_h, p->out_w, (p->out_h + 1) / 2, (p->out_w + 1) / 2};
+    return wg_conv(&g, x, w, 0, bias, y, nt);
+}
+
+int pydl_wg_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
+                     float *grad_x, int nt)
+{
+    /* grad_x[c][ih][iw] = sum over k, r, s of grad_y[k][ih + pt - r][iw + pl - s] w[k][c][r][s]:
+     * a forward pass over grad_y (K channels, out_h x out_w) padded by
+     * 2 - pt and 2 - pl (a negative padding skips rows or columns), giving C
+     * channels of h x w, with flipped filters. */
+    const wg_geom g = {p->n,     p->k,     p->c, p->out_h, p->out_w, 2 - p->pad_top, 2 - p->pad_left,
+                       p->h,     p->w,     (p->h + 1) / 2, (p->w + 1) / 2};
+    return wg_conv(&g, grad_y, w, 1, NULL, grad_x, nt);
+}
