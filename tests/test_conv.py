@@ -290,8 +290,7 @@ CONFIGS = {
     # 1x1 kernels stay on im2col even with many channels
     "wide_1x1_s2_K40": ((2, 8, 9, 11), (40, 8, 1, 1), 2, 0, 1, 1),
     # float32 3x3 stride-1 layers with >= 64 input and output channels take
-    # Winograd F(2x2, 3x3) (csrc/conv/conv_winograd.c), forward and data
-    # gradient: odd outputs (clipped tiles), no padding, asymmetric padding,
+    # Winograd F(2x2, 3x3) (csrc/conv/conv_winograd.c), all three passes: odd outputs (clipped tiles), no padding, asymmetric padding,
     # padding 3 (the data gradient's padding 2 - 3 skips a row and a column),
     # tiles in two chunks whose runs cross images and rows of tiles
     "wino_C64_K64_odd": ((2, 64, 9, 11), (64, 64, 3, 3), 1, 1, 1, 1),

@@ -171,6 +171,11 @@ int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, co
         sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
         return PYDL_OK;
     }
+    if (pydl_wg_takes_bwd_weight(p)) {
+        const int status = pydl_wg_bwd_weight(p, grad_y, x, grad_w, conv_threads(n_threads));
+        sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
+        return status;
+    }
     if (pydl_cd_takes_bwd_weight(p)) {
         const int status = pydl_cd_bwd_weight(p, grad_y, x, grad_w, conv_threads(n_threads));
         sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));

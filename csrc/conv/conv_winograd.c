@@ -19,9 +19,12 @@
 
 /* Tiles per chunk (at most; chunks are evened out between threads).  Each
  * of the 16 GEMMs of a chunk is K x C times C x tc. */
-#ifndef WG_CHUNK
-#define WG_CHUNK 256
-#endif
+#define WG_CHUNK 128
+
+/* The weight gradient sums the tiles in this many fixed groups (then adds
+ * the groups in order), so threads can share them without the result
+ * depending on how many there are. */
+#define WG_WEIGHT_GROUPS 4
 
 typedef struct wg_geom {
     int64_t n, c, k;      /* images, input and output channels    */
@@ -39,6 +42,8 @@ static int wg_shape_ok(const pydl_conv2d_params *p)
 }
 
 int pydl_wg_takes_fwd(const pydl_conv2d_params *p) { return wg_shape_ok(p); }
+
+int pydl_wg_takes_bwd_weight(const pydl_conv2d_params *p) { return wg_shape_ok(p); }
 
 int pydl_wg_takes_bwd_data(const pydl_conv2d_params *p)
 {
@@ -275,6 +280,113 @@ static int wg_run(const wg_geom *g, const float *x, const float *u, const float 
     return status;
 }
 
+/* Gradient transforms A gy A^T of output channel k for the run (as
+ * wg_input_run), at chunk columns off.. of gt (laid out as m).  Outputs
+ * past the edge (the dropped part of the last tiles) read 0.  scratch: two
+ * rows of 2 * (j1 - j0) floats. */
+static void wg_grad_run(const wg_geom *g, const float *gy, int64_t k, int64_t n, int64_t ti,
+                        int64_t j0, int64_t j1, int64_t off, int64_t tc, float *restrict gt,
+                        float *restrict scratch)
+{
+    const int64_t q = j1 - j0, oh = 2 * ti, ow = 2 * j0;
+    const int64_t cols = g->out_w - ow < 2 * q ? g->out_w - ow : 2 * q;
+    const int64_t plane = g->k * tc;
+    float *restrict r0 = scratch, *restrict r1 = scratch + 2 * q;
+    const float *src = gy + ((n * g->k + k) * g->out_h + oh) * g->out_w + ow;
+    for (int64_t j = 0; j < 2 * q; j++) {
+        r0[j] = j < cols ? src[j] : 0.0f;
+        r1[j] = j < cols && oh + 1 < g->out_h ? src[g->out_w + j] : 0.0f;
+    }
+    float *gk = gt + k * tc + off;
+#pragma omp simd
+    for (int64_t t = 0; t < q; t++) {
+        const float a = r0[2 * t], b = r0[2 * t + 1], c = r1[2 * t], d = r1[2 * t + 1];
+        /* u = A g: rows g0, g0 + g1, g0 - g1, -g1 */
+        const float u[4][2] = {{a, b}, {a + c, b + d}, {a - c, b - d}, {-c, -d}};
+        for (int i = 0; i < 4; i++) { /* (A g) A^T, row i */
+            gk[(i * 4 + 0) * plane + t] = u[i][0];
+            gk[(i * 4 + 1) * plane + t] = u[i][0] + u[i][1];
+            gk[(i * 4 + 2) * plane + t] = u[i][0] - u[i][1];
+            gk[(i * 4 + 3) * plane + t] = -u[i][1];
+        }
+    }
+}
+
+/* Tiles [t0, t1) of one reduction group, chunk by chunk (tc tiles at most):
+ * part_e (K x C) = sum over the group's tiles of GT_e . V_e^T, the first
+ * chunk overwriting part. */
+static int wg_weight_group(const wg_geom *g, const float *x, const float *gy, int64_t t0,
+                           int64_t t1, int64_t tc, float *v, float *gt, float *scratch,
+                           float *part, int gemm_threads)
+{
+    const int64_t per_image = g->th * g->tw;
+    for (int64_t c0 = t0; c0 < t1; c0 += tc) {
+        const int64_t c1 = c0 + tc < t1 ? c0 + tc : t1;
+        for (int64_t c = 0; c < g->c; c++) {
+            for (int64_t t = c0; t < c1;) {
+                const int64_t n = t / per_image, ti = t % per_image / g->tw, j0 = t % g->tw;
+                const int64_t j1 = j0 + (c1 - t < g->tw - j0 ? c1 - t : g->tw - j0);
+                wg_input_run(g, x, c, n, ti, j0, j1, t - c0, tc, v, scratch);
+                t += j1 - j0;
+            }
+        }
+        for (int64_t k = 0; k < g->k; k++) {
+            for (int64_t t = c0; t < c1;) {
+                const int64_t n = t / per_image, ti = t % per_image / g->tw, j0 = t % g->tw;
+                const int64_t j1 = j0 + (c1 - t < g->tw - j0 ? c1 - t : g->tw - j0);
+                wg_grad_run(g, gy, k, n, ti, j0, j1, t - c0, tc, gt, scratch);
+                t += j1 - j0;
+            }
+        }
+        for (int64_t e = 0; e < 16; e++) {
+            const int s = pydl_sgemm_strided(g->k, g->c, c1 - c0, 1.0f, gt + e * g->k * tc, tc, 1,
+                                             v + e * g->c * tc, 1, tc, c0 == t0 ? 0.0f : 1.0f,
+                                             part + e * g->k * g->c, g->c, gemm_threads);
+            if (s != PYDL_OK) {
+                return s;
+            }
+        }
+    }
+    return PYDL_OK;
+}
+
+/* grad_w[k][c] = G^T (sum over groups of part[k][c]) G, groups added in
+ * order. */
+static void wg_weight_finish(const wg_geom *g, const float *parts, int64_t groups, float *grad_w,
+                             int nt)
+{
+    const int64_t kc = g->k * g->c;
+    (void)nt; /* used only by OpenMP pragmas */
+    /* thread t owns output channels k of its share */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && kc >= 4096)
+    for (int64_t k = 0; k < g->k; k++) {
+        for (int64_t c = 0; c < g->c; c++) {
+            float m[16];
+            for (int e = 0; e < 16; e++) {
+                float sum = parts[e * kc + k * g->c + c];
+                for (int64_t r = 1; r < groups; r++) {
+                    sum += parts[(r * 16 + e) * kc + k * g->c + c];
+                }
+                m[e] = sum;
+            }
+            float t[3][4]; /* G^T M, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1] */
+            for (int j = 0; j < 4; j++) {
+                const float a = m[j], b = m[4 + j], cc = m[8 + j], d = m[12 + j];
+                t[0][j] = a + 0.5f * (b + cc);
+                t[1][j] = 0.5f * (b - cc);
+                t[2][j] = 0.5f * (b + cc) + d;
+            }
+            float *out = grad_w + (k * g->c + c) * 9;
+            for (int i = 0; i < 3; i++) { /* (G^T M) G */
+                const float a = t[i][0], b = t[i][1], cc = t[i][2], d = t[i][3];
+                out[i * 3 + 0] = a + 0.5f * (b + cc);
+                out[i * 3 + 1] = 0.5f * (b - cc);
+                out[i * 3 + 2] = 0.5f * (b + cc) + d;
+            }
+        }
+    }
+}
+
 static int wg_conv(const wg_geom *g, const float *x, const float *w, int flip, const float *bias,
                    float *y, int nt)
 {
@@ -305,4 +417,51 @@ int pydl_wg_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
     const wg_geom g = {p->n,     p->k,     p->c, p->out_h, p->out_w, 2 - p->pad_top, 2 - p->pad_left,
                        p->h,     p->w,     (p->h + 1) / 2, (p->w + 1) / 2};
     return wg_conv(&g, grad_y, w, 1, NULL, grad_x, nt);
+}
+
+int pydl_wg_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
+                       float *grad_w, int nt)
+{
+    const wg_geom g = {p->n,     p->c,     p->k, p->h, p->w, p->pad_top, p->pad_left,
+                       p->out_h, p->out_w, (p->out_h + 1) / 2, (p->out_w + 1) / 2};
+    const int64_t tiles = g.n * g.th * g.tw, groups = WG_WEIGHT_GROUPS;
+    const int64_t per_group = (tiles + groups - 1) / groups;
+    const int64_t tc = per_group < WG_CHUNK ? per_group : WG_CHUNK;
+    const size_t vbytes = (size_t)(16 * g.c * tc) * sizeof(float);
+    const size_t gbytes = (size_t)(16 * g.k * tc) * sizeof(float);
+    const int64_t q = g.tw < tc ? g.tw : tc;
+    const size_t sbytes = (size_t)(16 * q) * sizeof(float);
+    float *parts = pydl_workspace(PYDL_WS_CONV_PARTS, (size_t)(groups * 16 * g.k * g.c) *
+                                                          sizeof(float));
+    if (parts == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    int status = PYDL_OK;
+    /* thread t owns whole groups of tiles and their partial sums */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t r = 0; r < groups; r++) {
+        float *part = parts + r * 16 * g.k * g.c;
+        const int64_t t0 = r * per_group < tiles ? r * per_group : tiles;
+        const int64_t t1 = t0 + per_group < tiles ? t0 + per_group : tiles;
+        if (t1 == t0) {
+            for (int64_t i = 0; i < 16 * g.k * g.c; i++) {
+                part[i] = 0.0f;
+            }
+            continue;
+        }
+        float *v = pydl_workspace(PYDL_WS_CONV_COL, vbytes);
+        float *gt = pydl_workspace(PYDL_WS_CONV_OUT, gbytes);
+        float *s = pydl_workspace(PYDL_WS_WG_ROWS, sbytes);
+        const int st = v == NULL || gt == NULL || s == NULL
+                           ? PYDL_ERR_NOMEM
+                           : wg_weight_group(&g, x, grad_y, t0, t1, tc, v, gt, s, part, 1);
+        if (st != PYDL_OK) {
+#pragma omp atomic write
+            status = st;
+        }
+    }
+    if (status == PYDL_OK) {
+        wg_weight_finish(&g, parts, groups, grad_w, nt);
+    }
+    return status;
 }

@@ -15,7 +15,8 @@
  * over the T tiles, with 2.25x fewer multiply-adds than the direct sum.
  * Tiles go in chunks (a fixed number per chunk, so the workspaces do not
  * grow with the batch): input transform into V, the 16 GEMMs on one
- * thread, output transform (plus bias) into y.  Thread ownership: thread t
+ * thread, output transform (plus bias) into y.  The weight gradient
+ * transforms grad_y's tiles too and sums GEMMs over the tiles (below).  Thread ownership: thread t
  * owns whole chunks of tiles and the outputs they cover; U (the filters'
  * transforms) is computed once per call by the calling thread.  Every
  * output is the same sum whatever the thread count or chunking.
@@ -34,6 +35,7 @@
 #define PYDL_WG_MIN_CHANNELS 64
 int pydl_wg_takes_fwd(const pydl_conv2d_params *p);
 int pydl_wg_takes_bwd_data(const pydl_conv2d_params *p);
+int pydl_wg_takes_bwd_weight(const pydl_conv2d_params *p);
 
 int pydl_wg_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
                 float *y, int nt);
@@ -42,5 +44,10 @@ int pydl_wg_fwd(const pydl_conv2d_params *p, const float *x, const float *w, con
  * channels swapped. */
 int pydl_wg_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
                      float *grad_x, int nt);
+
+/* grad_w[k][c] = G^T [ sum over tiles t of (A gy_kt A^T) .* (B^T d_ct B) ] G:
+ * 16 GEMMs GT_e (K x T) . V_e^T (T x C), the tiles summed in fixed groups. */
+int pydl_wg_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
+                       float *grad_w, int nt);
 
 #endif /* PYDL_CONV_WINOGRAD_H */
