@@ -38,7 +38,8 @@ static int wg_shape_ok(const pydl_conv2d_params *p)
 {
     return p->r == 3 && p->s == 3 && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
            p->dil_w == 1 && p->groups == 1 && p->c >= PYDL_WG_MIN_CHANNELS &&
-           p->k >= PYDL_WG_MIN_CHANNELS && p->out_h >= 2 && p->out_w >= 2;
+           p->k >= PYDL_WG_MIN_CHANNELS && p->c * p->k <= PYDL_WG_MAX_FILTERS && p->out_h >= 2 &&
+           p->out_w >= 2;
 }
 
 int pydl_wg_takes_fwd(const pydl_conv2d_params *p) { return wg_shape_ok(p); }

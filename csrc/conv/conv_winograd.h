@@ -31,8 +31,11 @@
 
 /* Whether the Winograd path takes this float convolution: 3x3, stride 1,
  * no dilation, one group, at least PYDL_WG_MIN_CHANNELS input and output
- * channels, outputs (and, for the data gradient, inputs) at least 2x2. */
+ * channels, at most PYDL_WG_MAX_FILTERS filters (C*K: the filter
+ * transforms take 64 bytes each, the weight gradient's group sums 4 times
+ * that), outputs (and, for the data gradient, inputs) at least 2x2. */
 #define PYDL_WG_MIN_CHANNELS 64
+#define PYDL_WG_MAX_FILTERS (256 * 256)
 int pydl_wg_takes_fwd(const pydl_conv2d_params *p);
 int pydl_wg_takes_bwd_data(const pydl_conv2d_params *p);
 int pydl_wg_takes_bwd_weight(const pydl_conv2d_params *p);
