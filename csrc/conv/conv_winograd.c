@@ -283,8 +283,8 @@ static int wg_run(const wg_geom *g, const float *x, const float *u, const float 
 
 /* Gradient transforms A gy A^T of output channel k for the run (as
  * wg_input_run), at chunk columns off.. of gt (laid out as m).  Outputs
- * past the edge (the dropped part of the last tiles) read 0.  scratch: two
- * rows of 2 * (j1 - j0) floats. */
+ * past the edge (the dropped part of the last tiles) read 0: such a run is
+ * copied into scratch (two rows of 2 * (j1 - j0) floats) first. */
 static void wg_grad_run(const wg_geom *g, const float *gy, int64_t k, int64_t n, int64_t ti,
                         int64_t j0, int64_t j1, int64_t off, int64_t tc, float *restrict gt,
                         float *restrict scratch)
@@ -292,11 +292,16 @@ static void wg_grad_run(const wg_geom *g, const float *gy, int64_t k, int64_t n,
     const int64_t q = j1 - j0, oh = 2 * ti, ow = 2 * j0;
     const int64_t cols = g->out_w - ow < 2 * q ? g->out_w - ow : 2 * q;
     const int64_t plane = g->k * tc;
-    float *restrict r0 = scratch, *restrict r1 = scratch + 2 * q;
     const float *src = gy + ((n * g->k + k) * g->out_h + oh) * g->out_w + ow;
-    for (int64_t j = 0; j < 2 * q; j++) {
-        r0[j] = j < cols ? src[j] : 0.0f;
-        r1[j] = j < cols && oh + 1 < g->out_h ? src[g->out_w + j] : 0.0f;
+    const float *r0 = src, *r1 = src + g->out_w;
+    if (cols < 2 * q || oh + 1 >= g->out_h) { /* the run's tiles pass the edge */
+        float *restrict z0 = scratch, *restrict z1 = scratch + 2 * q;
+        for (int64_t j = 0; j < 2 * q; j++) {
+            z0[j] = j < cols ? src[j] : 0.0f;
+            z1[j] = j < cols && oh + 1 < g->out_h ? src[g->out_w + j] : 0.0f;
+        }
+        r0 = z0;
+        r1 = z1;
     }
     float *gk = gt + k * tc + off;
 #pragma omp simd
@@ -351,38 +356,47 @@ static int wg_weight_group(const wg_geom *g, const float *x, const float *gy, in
     return PYDL_OK;
 }
 
-/* grad_w[k][c] = G^T (sum over groups of part[k][c]) G, groups added in
- * order. */
-static void wg_weight_finish(const wg_geom *g, const float *parts, int64_t groups, float *grad_w,
+/* grad_w[k][c] = G^T (sum over groups of part[k][c]) G: the groups are
+ * added in order into the first one, then each sum is transformed. */
+static void wg_weight_finish(const wg_geom *g, float *parts, int64_t groups, float *grad_w,
                              int nt)
 {
-    const int64_t kc = g->k * g->c;
+    const int64_t kc = g->k * g->c, total = 16 * kc;
     (void)nt; /* used only by OpenMP pragmas */
-    /* thread t owns output channels k of its share */
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && kc >= 4096)
-    for (int64_t k = 0; k < g->k; k++) {
-        for (int64_t c = 0; c < g->c; c++) {
-            float m[16];
-            for (int e = 0; e < 16; e++) {
-                float sum = parts[e * kc + k * g->c + c];
-                for (int64_t r = 1; r < groups; r++) {
-                    sum += parts[(r * 16 + e) * kc + k * g->c + c];
+    /* thread t owns a range of the sums, then output channels k of its share */
+#pragma omp parallel num_threads(nt) if (nt > 1 && kc >= 4096)
+    {
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < (total + 4095) / 4096; b++) {
+            const int64_t lo = b * 4096, hi = lo + 4096 < total ? lo + 4096 : total;
+            for (int64_t r = 1; r < groups; r++) {
+                const float *pr = parts + r * total;
+#pragma omp simd
+                for (int64_t i = lo; i < hi; i++) {
+                    parts[i] += pr[i];
                 }
-                m[e] = sum;
             }
-            float t[3][4]; /* G^T M, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1] */
-            for (int j = 0; j < 4; j++) {
-                const float a = m[j], b = m[4 + j], cc = m[8 + j], d = m[12 + j];
-                t[0][j] = a + 0.5f * (b + cc);
-                t[1][j] = 0.5f * (b - cc);
-                t[2][j] = 0.5f * (b + cc) + d;
-            }
-            float *out = grad_w + (k * g->c + c) * 9;
-            for (int i = 0; i < 3; i++) { /* (G^T M) G */
-                const float a = t[i][0], b = t[i][1], cc = t[i][2], d = t[i][3];
-                out[i * 3 + 0] = a + 0.5f * (b + cc);
-                out[i * 3 + 1] = 0.5f * (b - cc);
-                out[i * 3 + 2] = 0.5f * (b + cc) + d;
+        }
+#pragma omp for schedule(static)
+        for (int64_t k = 0; k < g->k; k++) {
+            const float *m = parts + k * g->c;
+#pragma omp simd
+            for (int64_t c = 0; c < g->c; c++) {
+                float t[3][4]; /* G^T M, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1] */
+                for (int j = 0; j < 4; j++) {
+                    const float a = m[j * kc + c], b = m[(4 + j) * kc + c];
+                    const float cc = m[(8 + j) * kc + c], d = m[(12 + j) * kc + c];
+                    t[0][j] = a + 0.5f * (b + cc);
+                    t[1][j] = 0.5f * (b - cc);
+                    t[2][j] = 0.5f * (b + cc) + d;
+                }
+                float *out = grad_w + (k * g->c + c) * 9;
+                for (int i = 0; i < 3; i++) { /* (G^T M) G */
+                    const float a = t[i][0], b = t[i][1], cc = t[i][2], d = t[i][3];
+                    out[i * 3 + 0] = a + 0.5f * (b + cc);
+                    out[i * 3 + 1] = 0.5f * (b - cc);
+                    out[i * 3 + 2] = 0.5f * (b + cc) + d;
+                }
             }
         }
     }
