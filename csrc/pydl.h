@@ -236,7 +236,8 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * instead, all three passes (conv/conv_winograd.h): 16 GEMMs over
  * transformed 4x4 tiles, 2.25x fewer multiply-adds; the weight gradient
  * sums the tiles in 4 fixed groups, added in order; rounding errors stay
- * within a few times those of the direct sum.
+ * within a few times those of the direct sum, but an infinite input gives
+ * NaN (not inf) in the outputs whose windows hold it.
  * The choice
  * depends only on the shapes and the kernel path, never on the thread count.
  * ---------------------------------------------------------------------- */

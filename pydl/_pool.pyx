@@ -44,7 +44,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """2-D max pooling, NCHW, as torch.nn.functional.max_pool2d.
 
     Padding counts as -inf; a NaN in a window gives NaN; ties go to the first
-    maximum in row-major window order.
+    maximum in row-major window order (the index returned, and the value).
+    Without indices the value is the same number, but among equal values such
+    as -0.0 and +0.0 (or two NaN payloads) it may keep another one than the
+    first, except for 2x2 windows of column stride 2.
 
     Parameters
     ----------

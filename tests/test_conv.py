@@ -881,3 +881,20 @@ def test_huge_dilation_and_padding_fall_back_cleanly():
     kw = dict(padding=((2**31 - 1, 2**31 - 1), (2**29, dw - 2**29)), dilation=(2**31 - 1, dw))
     y = conv2d(x, w, **kw)
     np.testing.assert_array_equal(y, conv2d(x.astype(np.float64), w.astype(np.float64), **kw))
+
+
+def test_winograd_infinite_input_stays_inside_its_windows(rng):
+    # Winograd (float32, 3x3, >= 64 channels) computes inf - inf in its
+    # transforms: an infinite input gives NaN instead of inf, but only in
+    # the outputs whose windows hold it (pydl.h); the rest stay exact.
+    x = rand((1, 64, 8, 9), np.float32, rng)
+    w = rand((64, 64, 3, 3), np.float32, rng)
+    x[0, 5, 3, 4] = np.inf
+    y = conv2d(x, w, padding=1)
+    ref = conv2d_ref(x.astype(np.float64), w.astype(np.float64), padding=1)
+    np.testing.assert_array_equal(np.isfinite(y), np.isfinite(ref))
+    reached = np.zeros((8, 9), bool)
+    reached[2:5, 3:6] = True
+    assert not np.isfinite(y[0][:, reached]).any() and np.isfinite(y[0][:, ~reached]).all()
+    x0 = np.where(np.isinf(x), np.float32(0), x)
+    check_forward(np.where(reached, conv2d(x0, w, padding=1), y), x0, w, padding=1)

@@ -22,7 +22,10 @@
  * output is the same sum whatever the thread count or chunking.
  *
  * Rounding differs from the direct sum (the transforms add and halve
- * values): errors stay within a few times those of the direct sum.
+ * values): errors stay within a few times those of the direct sum.  The
+ * transforms also add and subtract neighbouring inputs: an infinite input
+ * gives NaN (inf - inf) where the direct sum gives inf, and inputs within
+ * a factor ~16 of FLT_MAX may overflow where the direct sum does not.
  */
 #ifndef PYDL_CONV_WINOGRAD_H
 #define PYDL_CONV_WINOGRAD_H
