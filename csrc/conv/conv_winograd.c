@@ -3,8 +3,9 @@
  * transforms and the chunk loop (conv_winograd.h holds the math).
  *
  * Layouts, for a chunk of tc tiles (tile t of the chunk at column t):
- *     v[(e*C + c)*tc + t]   input transforms (B^T d B)[e]
- *     m[(e*K + k)*tc + t]   their products with the filters, summed over c
+ *     v[e*vp + c*tc + t]    input transforms (B^T d B)[e]
+ *     m[e*mp + k*tc + t]    their products with the filters, summed over c
+ * with planes vp = wg_plane(C, tc), mp = wg_plane(K, tc) floats apart.
  *     u[(e*K + k)*C + c]    filter transforms (G g G^T)[e]
  * so each GEMM M_e = U_e . V_e reads and writes plain row-major matrices.
  * Tiles are numbered image by image, row by row of tiles; a chunk is any
@@ -33,6 +34,12 @@ typedef struct wg_geom {
     int64_t out_h, out_w; /* output plane                         */
     int64_t th, tw;       /* tiles per column and per row of tiles */
 } wg_geom;
+
+/* Floats between the 16 planes of a chunk's transforms: rows * tc plus one
+ * cache line, so that the 16 streams the transforms write (and read) at
+ * once do not all fall in the same L1 set when rows * tc * 4 is a multiple
+ * of 4 KiB. */
+static int64_t wg_plane(int64_t rows, int64_t tc) { return rows * tc + 16; }
 
 static int wg_shape_ok(const pydl_conv2d_params *p)
 {
@@ -142,8 +149,9 @@ static void wg_input_run(const wg_geom *g, const float *x, int64_t c, int64_t n,
         }
         for (int64_t j = 0; j < 4; j++) { /* B^T (d B), one column */
             const float *r0 = hb + j * q, *r1 = r0 + 4 * q, *r2 = r1 + 4 * q, *r3 = r2 + 4 * q;
-            float *v0 = v + (j * g->c + c) * tc + off, *v1 = v0 + 4 * g->c * tc;
-            float *v2 = v1 + 4 * g->c * tc, *v3 = v2 + 4 * g->c * tc;
+            const int64_t vp = wg_plane(g->c, tc);
+            float *v0 = v + j * vp + c * tc + off, *v1 = v0 + 4 * vp;
+            float *v2 = v1 + 4 * vp, *v3 = v2 + 4 * vp;
 #pragma omp simd
             for (int64_t t = 0; t < q; t++) {
                 v0[t] = r0[t] - r2[t];
@@ -166,7 +174,7 @@ static void wg_output_run(const wg_geom *g, const float *m, int64_t k, int64_t n
     const int64_t q = j1 - j0, oh = 2 * ti, ow = 2 * j0;
     const int64_t cols = g->out_w - ow < 2 * q ? g->out_w - ow : 2 * q;
     const int inside = cols == 2 * q && oh + 1 < g->out_h;
-    const int64_t plane = g->k * tc;
+    const int64_t plane = wg_plane(g->k, tc);
     {
         const float bk = bias != NULL ? bias[k] : 0.0f;
         const float *mk = m + k * tc + off;
@@ -217,7 +225,8 @@ static int wg_chunk(const wg_geom *g, const float *x, const float *u, const floa
     }
     for (int64_t e = 0; e < 16; e++) {
         const int s = pydl_sgemm_strided(g->k, t1 - t0, g->c, 1.0f, u + e * g->k * g->c, g->c, 1,
-                                         v + e * g->c * tc, tc, 1, 0.0f, m + e * g->k * tc, tc,
+                                         v + e * wg_plane(g->c, tc), tc, 1, 0.0f,
+                                         m + e * wg_plane(g->k, tc), tc,
                                          gemm_threads);
         if (s != PYDL_OK) {
             return s;
@@ -246,8 +255,8 @@ static int wg_run(const wg_geom *g, const float *x, const float *u, const float 
     }
     const int64_t tc = (tiles + chunks - 1) / chunks;
     chunks = (tiles + tc - 1) / tc;
-    const size_t vbytes = (size_t)(16 * g->c * tc) * sizeof(float);
-    const size_t mbytes = (size_t)(16 * g->k * tc) * sizeof(float);
+    const size_t vbytes = (size_t)(16 * wg_plane(g->c, tc)) * sizeof(float);
+    const size_t mbytes = (size_t)(16 * wg_plane(g->k, tc)) * sizeof(float);
     const int64_t q = g->tw < tc ? g->tw : tc;
     const size_t sbytes = (size_t)(16 * q) * sizeof(float);
     int status = PYDL_OK;
@@ -291,7 +300,7 @@ static void wg_grad_run(const wg_geom *g, const float *gy, int64_t k, int64_t n,
 {
     const int64_t q = j1 - j0, oh = 2 * ti, ow = 2 * j0;
     const int64_t cols = g->out_w - ow < 2 * q ? g->out_w - ow : 2 * q;
-    const int64_t plane = g->k * tc;
+    const int64_t plane = wg_plane(g->k, tc);
     const float *src = gy + ((n * g->k + k) * g->out_h + oh) * g->out_w + ow;
     const float *r0 = src, *r1 = src + g->out_w;
     if (cols < 2 * q || oh + 1 >= g->out_h) { /* the run's tiles pass the edge */
@@ -345,8 +354,10 @@ static int wg_weight_group(const wg_geom *g, const float *x, const float *gy, in
             }
         }
         for (int64_t e = 0; e < 16; e++) {
-            const int s = pydl_sgemm_strided(g->k, g->c, c1 - c0, 1.0f, gt + e * g->k * tc, tc, 1,
-                                             v + e * g->c * tc, 1, tc, c0 == t0 ? 0.0f : 1.0f,
+            const int s = pydl_sgemm_strided(g->k, g->c, c1 - c0, 1.0f,
+                                             gt + e * wg_plane(g->k, tc), tc, 1,
+                                             v + e * wg_plane(g->c, tc), 1, tc,
+                                             c0 == t0 ? 0.0f : 1.0f,
                                              part + e * g->k * g->c, g->c, gemm_threads);
             if (s != PYDL_OK) {
                 return s;
@@ -442,8 +453,8 @@ int pydl_wg_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
     const int64_t tiles = g.n * g.th * g.tw, groups = WG_WEIGHT_GROUPS;
     const int64_t per_group = (tiles + groups - 1) / groups;
     const int64_t tc = per_group < WG_CHUNK ? per_group : WG_CHUNK;
-    const size_t vbytes = (size_t)(16 * g.c * tc) * sizeof(float);
-    const size_t gbytes = (size_t)(16 * g.k * tc) * sizeof(float);
+    const size_t vbytes = (size_t)(16 * wg_plane(g.c, tc)) * sizeof(float);
+    const size_t gbytes = (size_t)(16 * wg_plane(g.k, tc)) * sizeof(float);
     const int64_t q = g.tw < tc ? g.tw : tc;
     const size_t sbytes = (size_t)(16 * q) * sizeof(float);
     float *parts = pydl_workspace(PYDL_WS_CONV_PARTS, (size_t)(groups * 16 * g.k * g.c) *
