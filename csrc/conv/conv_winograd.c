@@ -5,9 +5,9 @@
  * Layouts, for a chunk of tc tiles (tile t of the chunk at column t):
  *     v[e*vp + c*tc + t]    input transforms (B^T d B)[e]
  *     m[e*mp + k*tc + t]    their products with the filters, summed over c
- * with planes vp = wg_plane(C, tc), mp = wg_plane(K, tc) floats apart.
  *     u[(e*K + k)*C + c]    filter transforms (G g G^T)[e]
- * so each GEMM M_e = U_e . V_e reads and writes plain row-major matrices.
+ * with planes vp = wg_plane(C, tc), mp = wg_plane(K, tc) floats apart, so
+ * each GEMM M_e = U_e . V_e reads and writes plain row-major matrices.
  * Tiles are numbered image by image, row by row of tiles; a chunk is any
  * range of them, cut into runs that lie in one row of tiles.
  */
@@ -40,6 +40,18 @@ typedef struct wg_geom {
  * once do not all fall in the same L1 set when rows * tc * 4 is a multiple
  * of 4 KiB. */
 static int64_t wg_plane(int64_t rows, int64_t tc) { return rows * tc + 16; }
+
+/* The run of tiles from tile t to t1 or to the end of its row of tiles,
+ * whichever comes first: image n, row ti, tiles [j0, j1) of the row. */
+static void wg_run_at(const wg_geom *g, int64_t t, int64_t t1, int64_t *n, int64_t *ti,
+                      int64_t *j0, int64_t *j1)
+{
+    const int64_t per_image = g->th * g->tw;
+    *n = t / per_image;
+    *ti = t % per_image / g->tw;
+    *j0 = t % g->tw;
+    *j1 = *j0 + (t1 - t < g->tw - *j0 ? t1 - t : g->tw - *j0);
+}
 
 static int wg_shape_ok(const pydl_conv2d_params *p)
 {
@@ -94,8 +106,9 @@ static void wg_filters(const float *w, int64_t k, int64_t c, int flip, float *u,
 }
 
 /* Input transforms of channel c for tiles [j0, j1) of row ti of image n,
- * at chunk columns off.. of v.  Tiles whose 4 columns lie inside the input read it
- * in place; the others (at most one or two per edge) test each column.
+ * at chunk columns off.. of v.  Tiles whose 4 columns lie inside the input
+ * read it in place; the others (at most one or two per edge) test each
+ * column.
  * scratch: the rows' horizontal transforms (16 * (j1 - j0) floats). */
 static void wg_input_run(const wg_geom *g, const float *x, int64_t c, int64_t n, int64_t ti,
                          int64_t j0, int64_t j1, int64_t off, int64_t tc, float *restrict v,
@@ -108,65 +121,63 @@ static void wg_input_run(const wg_geom *g, const float *x, int64_t c, int64_t n,
     lo = lo < q ? lo : q;
     hi = hi < q ? hi : q;
     hi = hi > lo ? hi : lo;
-    {
-        const float *plane = x + (n * g->c + c) * g->h * g->w;
-        for (int64_t i = 0; i < 4; i++) {
-            const int64_t ih = 2 * ti - g->pt + i;
-            float *h0 = hb + (i * 4) * q, *h1 = h0 + q, *h2 = h1 + q, *h3 = h2 + q;
-            if (ih < 0 || ih >= g->h) {
-                for (int64_t j = 0; j < 4 * q; j++) {
-                    h0[j] = 0.0f;
-                }
-                continue;
+    const float *plane = x + (n * g->c + c) * g->h * g->w;
+    for (int64_t i = 0; i < 4; i++) {
+        const int64_t ih = 2 * ti - g->pt + i;
+        float *h0 = hb + (i * 4) * q, *h1 = h0 + q, *h2 = h1 + q, *h3 = h2 + q;
+        if (ih < 0 || ih >= g->h) {
+            for (int64_t j = 0; j < 4 * q; j++) {
+                h0[j] = 0.0f;
             }
-            const float *src = plane + ih * g->w + col0; /* src[2j + t]: column t of tile j */
-#pragma omp simd
-            for (int64_t j = lo; j < hi; j++) { /* d B, one row of the patch */
-                const float d0 = src[2 * j], d1 = src[2 * j + 1];
-                const float d2 = src[2 * j + 2], d3 = src[2 * j + 3];
-                h0[j] = d0 - d2;
-                h1[j] = d1 + d2;
-                h2[j] = d2 - d1;
-                h3[j] = d1 - d3;
-            }
-            for (int64_t j = 0; j < q; j++) {
-                if (j == lo) {
-                    j = hi;
-                    if (j >= q) {
-                        break;
-                    }
-                }
-                float d[4];
-                for (int64_t t = 0; t < 4; t++) {
-                    const int64_t col = col0 + 2 * j + t;
-                    d[t] = col >= 0 && col < g->w ? src[2 * j + t] : 0.0f;
-                }
-                h0[j] = d[0] - d[2];
-                h1[j] = d[1] + d[2];
-                h2[j] = d[2] - d[1];
-                h3[j] = d[1] - d[3];
-            }
+            continue;
         }
-        for (int64_t j = 0; j < 4; j++) { /* B^T (d B), one column */
-            const float *r0 = hb + j * q, *r1 = r0 + 4 * q, *r2 = r1 + 4 * q, *r3 = r2 + 4 * q;
-            const int64_t vp = wg_plane(g->c, tc);
-            float *v0 = v + j * vp + c * tc + off, *v1 = v0 + 4 * vp;
-            float *v2 = v1 + 4 * vp, *v3 = v2 + 4 * vp;
+        const float *src = plane + ih * g->w + col0; /* src[2j + t]: column t of tile j */
 #pragma omp simd
-            for (int64_t t = 0; t < q; t++) {
-                v0[t] = r0[t] - r2[t];
-                v1[t] = r1[t] + r2[t];
-                v2[t] = r2[t] - r1[t];
-                v3[t] = r1[t] - r3[t];
+        for (int64_t j = lo; j < hi; j++) { /* d B, one row of the patch */
+            const float d0 = src[2 * j], d1 = src[2 * j + 1];
+            const float d2 = src[2 * j + 2], d3 = src[2 * j + 3];
+            h0[j] = d0 - d2;
+            h1[j] = d1 + d2;
+            h2[j] = d2 - d1;
+            h3[j] = d1 - d3;
+        }
+        for (int64_t j = 0; j < q; j++) {
+            if (j == lo) {
+                j = hi;
+                if (j >= q) {
+                    break;
+                }
             }
+            float d[4];
+            for (int64_t t = 0; t < 4; t++) {
+                const int64_t col = col0 + 2 * j + t;
+                d[t] = col >= 0 && col < g->w ? src[2 * j + t] : 0.0f;
+            }
+            h0[j] = d[0] - d[2];
+            h1[j] = d[1] + d[2];
+            h2[j] = d[2] - d[1];
+            h3[j] = d[1] - d[3];
+        }
+    }
+    for (int64_t j = 0; j < 4; j++) { /* B^T (d B), one column */
+        const float *r0 = hb + j * q, *r1 = r0 + 4 * q, *r2 = r1 + 4 * q, *r3 = r2 + 4 * q;
+        const int64_t vp = wg_plane(g->c, tc);
+        float *v0 = v + j * vp + c * tc + off, *v1 = v0 + 4 * vp;
+        float *v2 = v1 + 4 * vp, *v3 = v2 + 4 * vp;
+#pragma omp simd
+        for (int64_t t = 0; t < q; t++) {
+            v0[t] = r0[t] - r2[t];
+            v1[t] = r1[t] + r2[t];
+            v2[t] = r2[t] - r1[t];
+            v3[t] = r1[t] - r3[t];
         }
     }
 }
 
-/* Output transforms (plus bias) of output channel k for the same run into y; the right column
- * and bottom row of tiles past the output are dropped: such a run goes
- * through scratch (two output rows of 2 * (j1 - j0) floats), the others
- * straight into y. */
+/* Output transforms (plus bias) of output channel k for the same run into
+ * y; the right column and bottom row of tiles past the output are dropped:
+ * such a run goes through scratch (two output rows of 2 * (j1 - j0)
+ * floats), the others straight into y. */
 static void wg_output_run(const wg_geom *g, const float *m, int64_t k, int64_t n, int64_t ti,
                           int64_t j0, int64_t j1, int64_t off, int64_t tc, const float *bias,
                           float *restrict y, float *restrict scratch)
@@ -175,33 +186,31 @@ static void wg_output_run(const wg_geom *g, const float *m, int64_t k, int64_t n
     const int64_t cols = g->out_w - ow < 2 * q ? g->out_w - ow : 2 * q;
     const int inside = cols == 2 * q && oh + 1 < g->out_h;
     const int64_t plane = wg_plane(g->k, tc);
-    {
-        const float bk = bias != NULL ? bias[k] : 0.0f;
-        const float *mk = m + k * tc + off;
-        float *yk = y + ((n * g->k + k) * g->out_h + oh) * g->out_w + ow;
-        float *restrict o0 = inside ? yk : scratch;
-        float *restrict o1 = inside ? yk + g->out_w : scratch + 2 * q;
+    const float bk = bias != NULL ? bias[k] : 0.0f;
+    const float *mk = m + k * tc + off;
+    float *yk = y + ((n * g->k + k) * g->out_h + oh) * g->out_w + ow;
+    float *restrict o0 = inside ? yk : scratch;
+    float *restrict o1 = inside ? yk + g->out_w : scratch + 2 * q;
 #pragma omp simd
-        for (int64_t t = 0; t < q; t++) {
-            float s0[4], s1[4];
-            for (int j = 0; j < 4; j++) { /* A^T M, column j */
-                const float a = mk[j * plane + t], b = mk[(4 + j) * plane + t];
-                const float c = mk[(8 + j) * plane + t], d = mk[(12 + j) * plane + t];
-                s0[j] = a + b + c;
-                s1[j] = b - c - d;
-            }
-            o0[2 * t] = s0[0] + s0[1] + s0[2] + bk; /* (A^T M) A */
-            o0[2 * t + 1] = s0[1] - s0[2] - s0[3] + bk;
-            o1[2 * t] = s1[0] + s1[1] + s1[2] + bk;
-            o1[2 * t + 1] = s1[1] - s1[2] - s1[3] + bk;
+    for (int64_t t = 0; t < q; t++) {
+        float s0[4], s1[4];
+        for (int j = 0; j < 4; j++) { /* A^T M, column j */
+            const float a = mk[j * plane + t], b = mk[(4 + j) * plane + t];
+            const float c = mk[(8 + j) * plane + t], d = mk[(12 + j) * plane + t];
+            s0[j] = a + b + c;
+            s1[j] = b - c - d;
         }
-        if (!inside) {
-            for (int64_t j = 0; j < cols; j++) {
-                yk[j] = o0[j];
-            }
-            for (int64_t j = 0; oh + 1 < g->out_h && j < cols; j++) {
-                yk[g->out_w + j] = o1[j];
-            }
+        o0[2 * t] = s0[0] + s0[1] + s0[2] + bk; /* (A^T M) A */
+        o0[2 * t + 1] = s0[1] - s0[2] - s0[3] + bk;
+        o1[2 * t] = s1[0] + s1[1] + s1[2] + bk;
+        o1[2 * t + 1] = s1[1] - s1[2] - s1[3] + bk;
+    }
+    if (!inside) {
+        for (int64_t j = 0; j < cols; j++) {
+            yk[j] = o0[j];
+        }
+        for (int64_t j = 0; oh + 1 < g->out_h && j < cols; j++) {
+            yk[g->out_w + j] = o1[j];
         }
     }
 }
@@ -214,11 +223,10 @@ static int wg_chunk(const wg_geom *g, const float *x, const float *u, const floa
 {
     /* channel by channel, so that each input and output plane is walked in
      * order */
-    const int64_t per_image = g->th * g->tw;
     for (int64_t c = 0; c < g->c; c++) {
         for (int64_t t = t0; t < t1;) {
-            const int64_t n = t / per_image, ti = t % per_image / g->tw, j0 = t % g->tw;
-            const int64_t j1 = j0 + (t1 - t < g->tw - j0 ? t1 - t : g->tw - j0);
+            int64_t n, ti, j0, j1;
+            wg_run_at(g, t, t1, &n, &ti, &j0, &j1);
             wg_input_run(g, x, c, n, ti, j0, j1, t - t0, tc, v, scratch);
             t += j1 - j0;
         }
@@ -234,8 +242,8 @@ static int wg_chunk(const wg_geom *g, const float *x, const float *u, const floa
     }
     for (int64_t k = 0; k < g->k; k++) {
         for (int64_t t = t0; t < t1;) {
-            const int64_t n = t / per_image, ti = t % per_image / g->tw, j0 = t % g->tw;
-            const int64_t j1 = j0 + (t1 - t < g->tw - j0 ? t1 - t : g->tw - j0);
+            int64_t n, ti, j0, j1;
+            wg_run_at(g, t, t1, &n, &ti, &j0, &j1);
             wg_output_run(g, m, k, n, ti, j0, j1, t - t0, tc, bias, y, scratch);
             t += j1 - j0;
         }
@@ -334,21 +342,20 @@ static int wg_weight_group(const wg_geom *g, const float *x, const float *gy, in
                            int64_t t1, int64_t tc, float *v, float *gt, float *scratch,
                            float *part, int gemm_threads)
 {
-    const int64_t per_image = g->th * g->tw;
     for (int64_t c0 = t0; c0 < t1; c0 += tc) {
         const int64_t c1 = c0 + tc < t1 ? c0 + tc : t1;
         for (int64_t c = 0; c < g->c; c++) {
             for (int64_t t = c0; t < c1;) {
-                const int64_t n = t / per_image, ti = t % per_image / g->tw, j0 = t % g->tw;
-                const int64_t j1 = j0 + (c1 - t < g->tw - j0 ? c1 - t : g->tw - j0);
+                int64_t n, ti, j0, j1;
+                wg_run_at(g, t, c1, &n, &ti, &j0, &j1);
                 wg_input_run(g, x, c, n, ti, j0, j1, t - c0, tc, v, scratch);
                 t += j1 - j0;
             }
         }
         for (int64_t k = 0; k < g->k; k++) {
             for (int64_t t = c0; t < c1;) {
-                const int64_t n = t / per_image, ti = t % per_image / g->tw, j0 = t % g->tw;
-                const int64_t j1 = j0 + (c1 - t < g->tw - j0 ? c1 - t : g->tw - j0);
+                int64_t n, ti, j0, j1;
+                wg_run_at(g, t, c1, &n, &ti, &j0, &j1);
                 wg_grad_run(g, gy, k, n, ti, j0, j1, t - c0, tc, gt, scratch);
                 t += j1 - j0;
             }
