@@ -19,7 +19,7 @@ typedef enum pydl_ws_slot {
     PYDL_WS_POOL_ROW = 4, /* one reduced input row and its halves (pooling) */
     PYDL_WS_CONV_OUT = 5, /* GEMM output of a block of small images; Winograd products */
     PYDL_WS_WG_FILTERS = 6, /* Winograd filter transforms (convolution) */
-    PYDL_WS_WG_ROWS = 7, /* Winograd padded input and output rows */
+    PYDL_WS_WG_ROWS = 7, /* Winograd row transforms and edge rows */
     PYDL_WS_COUNT = 8
 } pydl_ws_slot;
 

@@ -41,6 +41,14 @@ typedef struct wg_geom {
  * of 4 KiB. */
 static int64_t wg_plane(int64_t rows, int64_t tc) { return rows * tc + 16; }
 
+/* The geometry of the layer's own forward pass. */
+static wg_geom wg_geom_of(const pydl_conv2d_params *p)
+{
+    const wg_geom g = {p->n,     p->c,     p->k, p->h, p->w, p->pad_top, p->pad_left,
+                       p->out_h, p->out_w, (p->out_h + 1) / 2, (p->out_w + 1) / 2};
+    return g;
+}
+
 /* The run of tiles from tile t to t1 or to the end of its row of tiles,
  * whichever comes first: image n, row ti, tiles [j0, j1) of the row. */
 static void wg_run_at(const wg_geom *g, int64_t t, int64_t t1, int64_t *n, int64_t *ti,
@@ -174,6 +182,21 @@ static void wg_input_run(const wg_geom *g, const float *x, int64_t c, int64_t n,
     }
 }
 
+/* Input transforms of tiles [t0, t1) into v (chunk columns 0..), channel
+ * by channel, so that each input plane is walked in order. */
+static void wg_input_chunk(const wg_geom *g, const float *x, int64_t t0, int64_t t1, int64_t tc,
+                           float *v, float *scratch)
+{
+    for (int64_t c = 0; c < g->c; c++) {
+        for (int64_t t = t0; t < t1;) {
+            int64_t n, ti, j0, j1;
+            wg_run_at(g, t, t1, &n, &ti, &j0, &j1);
+            wg_input_run(g, x, c, n, ti, j0, j1, t - t0, tc, v, scratch);
+            t += j1 - j0;
+        }
+    }
+}
+
 /* Output transforms (plus bias) of output channel k for the same run into
  * y; the right column and bottom row of tiles past the output are dropped:
  * such a run goes through scratch (two output rows of 2 * (j1 - j0)
@@ -221,16 +244,7 @@ static int wg_chunk(const wg_geom *g, const float *x, const float *u, const floa
                     float *y, int64_t t0, int64_t t1, int64_t tc, float *v, float *m,
                     float *scratch, int gemm_threads)
 {
-    /* channel by channel, so that each input and output plane is walked in
-     * order */
-    for (int64_t c = 0; c < g->c; c++) {
-        for (int64_t t = t0; t < t1;) {
-            int64_t n, ti, j0, j1;
-            wg_run_at(g, t, t1, &n, &ti, &j0, &j1);
-            wg_input_run(g, x, c, n, ti, j0, j1, t - t0, tc, v, scratch);
-            t += j1 - j0;
-        }
-    }
+    wg_input_chunk(g, x, t0, t1, tc, v, scratch);
     for (int64_t e = 0; e < 16; e++) {
         const int s = pydl_sgemm_strided(g->k, t1 - t0, g->c, 1.0f, u + e * g->k * g->c, g->c, 1,
                                          v + e * wg_plane(g->c, tc), tc, 1, 0.0f,
@@ -240,6 +254,8 @@ static int wg_chunk(const wg_geom *g, const float *x, const float *u, const floa
             return s;
         }
     }
+    /* output channel by output channel, so that each plane of y is walked
+     * in order */
     for (int64_t k = 0; k < g->k; k++) {
         for (int64_t t = t0; t < t1;) {
             int64_t n, ti, j0, j1;
@@ -344,14 +360,7 @@ static int wg_weight_group(const wg_geom *g, const float *x, const float *gy, in
 {
     for (int64_t c0 = t0; c0 < t1; c0 += tc) {
         const int64_t c1 = c0 + tc < t1 ? c0 + tc : t1;
-        for (int64_t c = 0; c < g->c; c++) {
-            for (int64_t t = c0; t < c1;) {
-                int64_t n, ti, j0, j1;
-                wg_run_at(g, t, c1, &n, &ti, &j0, &j1);
-                wg_input_run(g, x, c, n, ti, j0, j1, t - c0, tc, v, scratch);
-                t += j1 - j0;
-            }
-        }
+        wg_input_chunk(g, x, c0, c1, tc, v, scratch);
         for (int64_t k = 0; k < g->k; k++) {
             for (int64_t t = c0; t < c1;) {
                 int64_t n, ti, j0, j1;
@@ -435,8 +444,7 @@ static int wg_conv(const wg_geom *g, const float *x, const float *w, int flip, c
 int pydl_wg_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
                 float *y, int nt)
 {
-    const wg_geom g = {p->n,     p->c,     p->k, p->h, p->w, p->pad_top, p->pad_left,
-                       p->out_h, p->out_w, (p->out_h + 1) / 2, (p->out_w + 1) / 2};
+    const wg_geom g = wg_geom_of(p);
     return wg_conv(&g, x, w, 0, bias, y, nt);
 }
 
@@ -455,8 +463,7 @@ int pydl_wg_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
 int pydl_wg_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
                        float *grad_w, int nt)
 {
-    const wg_geom g = {p->n,     p->c,     p->k, p->h, p->w, p->pad_top, p->pad_left,
-                       p->out_h, p->out_w, (p->out_h + 1) / 2, (p->out_w + 1) / 2};
+    const wg_geom g = wg_geom_of(p);
     const int64_t tiles = g.n * g.th * g.tw, groups = WG_WEIGHT_GROUPS;
     const int64_t per_group = (tiles + groups - 1) / groups;
     const int64_t tc = per_group < WG_CHUNK ? per_group : WG_CHUNK;
