@@ -298,6 +298,17 @@ CONFIGS = {
     "wino_C64_K80_asym": ((1, 64, 7, 9), (80, 64, 3, 3), 1, ((2, 0), (0, 1)), 1, 1),
     "wino_C64_K64_pad3": ((1, 64, 5, 6), (64, 64, 3, 3), 1, 3, 1, 1),
     "wino_N3_two_chunks": ((3, 64, 13, 17), (64, 64, 3, 3), 1, 1, 1, 1),
+    # float32 layers of >= 32 images with few channels take the batch in the
+    # lanes (csrc/conv/conv_lanes.c; forward, and the data gradient at stride
+    # 1): two channel blocks, a partial image group with rows of more than 16
+    # columns, strides with dilation and a 5-channel block, padding wider than
+    # the kernel (rows wholly in padding; the data gradient's padding is
+    # negative), 7-channel blocks with column dilation
+    "lanes_N32_lenet2": ((32, 6, 12, 12), (16, 6, 5, 5), 1, 0, 1, 1),
+    "lanes_N33_pad2_W19": ((33, 1, 20, 19), (6, 1, 5, 5), 1, 2, 1, 1),
+    "lanes_N33_s2_dil2_asym": ((33, 3, 13, 21), (13, 3, 3, 4), (2, 3), ((1, 2), (0, 3)), (2, 1), 1),
+    "lanes_N32_K1_pad4": ((32, 2, 6, 7), (1, 2, 3, 3), 1, 4, 1, 1),
+    "lanes_N40_K7_dil": ((40, 4, 11, 9), (7, 4, 3, 2), 1, (2, 1), (2, 3), 1),
 }
 
 
@@ -607,7 +618,8 @@ DISPATCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_asym", "same_k4_even_s2", 
                     "wide_groups2_C80_K72", "wide_C34_K34_W29", "wide_C48_K64_W24",
                     "wide_K36_k5", "wide_C34_K40_W14", "wide_1x1_s2_K40", "wino_C64_K64_odd",
                     "wino_C72_K65_pad0", "wino_C64_K80_asym", "wino_C64_K64_pad3",
-                    "wino_N3_two_chunks"]
+                    "wino_N3_two_chunks", "lanes_N32_lenet2", "lanes_N33_pad2_W19",
+                    "lanes_N33_s2_dil2_asym", "lanes_N32_K1_pad4", "lanes_N40_K7_dil"]
 
 
 @pytest.mark.parametrize("isa_name", pydl.isa_names())
@@ -654,6 +666,9 @@ THREAD_CASES = {
     "N3_wide_s2": ((3, 36, 10, 10), (48, 36, 3, 3), dict(stride=2, padding=1)),
     # Winograd: 300 tiles go in 3 chunks on one thread, 4 on two
     "N3_winograd": ((3, 64, 20, 20), (64, 64, 3, 3), dict(padding=1)),
+    # batch in lanes: three image groups each, the last one partial
+    "N33_lanes": ((33, 6, 12, 12), (16, 6, 5, 5), dict()),
+    "N40_lanes_pad2": ((40, 1, 14, 14), (6, 1, 5, 5), dict(padding=2)),
 }
 
 

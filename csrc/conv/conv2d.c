@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "conv_direct.h"
+#include "conv_lanes.h"
 #include "conv_winograd.h"
 #include "parallel.h"
 #include "pydl.h"
@@ -146,6 +147,9 @@ int pydl_sconv2d_fwd(const pydl_conv2d_params *p, const float *x, const float *w
     if (pydl_wg_takes_fwd(p)) {
         return pydl_wg_fwd(p, x, w, bias, y, conv_threads(n_threads));
     }
+    if (pydl_cl_takes_fwd(p)) {
+        return pydl_cl_fwd(p, x, w, bias, y, conv_threads(n_threads));
+    }
     if (pydl_cd_takes_fwd(p)) {
         return pydl_cd_fwd(p, x, w, bias, y, conv_threads(n_threads));
     }
@@ -157,6 +161,9 @@ int pydl_sconv2d_bwd_data(const pydl_conv2d_params *p, const float *grad_y, cons
 {
     if (pydl_wg_takes_bwd_data(p)) {
         return pydl_wg_bwd_data(p, grad_y, w, grad_x, conv_threads(n_threads));
+    }
+    if (pydl_cl_takes_bwd_data(p)) {
+        return pydl_cl_bwd_data(p, grad_y, w, grad_x, conv_threads(n_threads));
     }
     if (pydl_cd_takes_bwd_data(p)) {
         return pydl_cd_bwd_data(p, grad_y, w, grad_x, conv_threads(n_threads));

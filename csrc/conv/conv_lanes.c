@@ -1,0 +1,212 @@
+/*
+ * conv_lanes.c -- the framework of the batch-in-lanes convolution
+ * (conv_lanes.h): which layers it takes, weight packing, workspaces and
+ * threads.
+ *
+ * Threads first interleave the input, one (image group, channel) plane
+ * each, into one shared lane buffer; then thread t owns a contiguous range
+ * of (image group, output row) items and writes those rows of every output
+ * channel.  Each output is summed by one thread in a fixed order, so the
+ * result does not depend on the thread count.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conv_lanes.h"
+#include "parallel.h"
+#include "workspace.h"
+
+/* Layers with at most this many (input x output) channel pairs: more
+ * channels fill the channels-in-lanes and GEMM kernels well. */
+#define PYDL_CL_MAX_CK 1024
+
+/* Interleaving costs about as much as a pass over the source, so a pass
+ * with fewer than this many multiply-adds per source element (kout*R*S)
+ * only gains while its source is at most PYDL_CL_SMALL_BYTES, mostly in
+ * cache. */
+#define PYDL_CL_MIN_INTENSITY 64
+#define PYDL_CL_SMALL_BYTES ((int64_t)2 << 20)
+
+const pydl_cl_kernels *pydl_cl_kernels_get(void)
+{
+#ifdef PYDL_HAVE_X86_KERNELS
+    if (pydl_isa_get() == PYDL_ISA_AVX512) {
+        return &pydl_cl_kernels_avx512;
+    }
+#endif
+    return NULL;
+}
+
+/* Batches of fewer than two groups of lanes leave too many lanes, or
+ * threads, idle. */
+static int cl_takes(const pydl_conv2d_params *p, int64_t kout, int64_t source)
+{
+    const int64_t bytes = p->n * source * (int64_t)sizeof(float);
+    return pydl_cl_kernels_get() != NULL && p->groups == 1 && p->n >= 2 * PYDL_CL_LANES &&
+           p->c * p->k <= PYDL_CL_MAX_CK && p->out_h > 0 && p->out_w > 0 &&
+           (kout * p->r * p->s >= PYDL_CL_MIN_INTENSITY || bytes <= PYDL_CL_SMALL_BYTES);
+}
+
+int pydl_cl_takes_fwd(const pydl_conv2d_params *p)
+{
+    return cl_takes(p, p->k, p->c * p->h * p->w);
+}
+
+int pydl_cl_takes_bwd_data(const pydl_conv2d_params *p)
+{
+    return p->stride_h == 1 && p->stride_w == 1 &&
+           cl_takes(p, p->c, p->k * p->out_h * p->out_w);
+}
+
+/* One pass: dst (n, kout, out_h, out_w) = conv(src (n, cin, h, w), wt)
+ * with the row stride, padding and geometry given. */
+typedef struct cl_job {
+    const float *src;
+    int64_t n, w;               /* images; source row length               */
+    int64_t sh, pad_top, pad_left;
+    int64_t out_h;
+    const float *wt, *bias;     /* packed weights (conv_lanes.h), bias or NULL */
+    float *dst;
+    pydl_cl_geom g;
+} cl_job;
+
+static int64_t cl_round_up(int64_t v, int64_t m)
+{
+    return (v + m - 1) / m * m;
+}
+
+/* Rows r in [*lo, *hi) of output row oh read lane buffer rows inside
+ * [0, h). */
+static void cl_rows(const cl_job *job, int64_t oh, int64_t *lo, int64_t *hi)
+{
+    const int64_t row0 = oh * job->sh - job->pad_top, dh = job->g.dh, h = job->g.h;
+    int64_t a = row0 >= 0 ? 0 : (-row0 + dh - 1) / dh;
+    int64_t b = h - row0 > 0 ? (h - row0 + dh - 1) / dh : 0;
+    a = a < job->g.r ? a : job->g.r;
+    b = b < job->g.r ? b : job->g.r;
+    *lo = a;
+    *hi = b > a ? b : a;
+}
+
+/* Fill in the geometry that follows from the layer's: buffer width and row
+ * buffer width (conv_lanes.h). */
+static void cl_geom_finish(pydl_cl_geom *g)
+{
+    const int64_t pos = cl_round_up(g->out_w, 12);
+    const int64_t full = cl_round_up(g->out_w, PYDL_CL_LANES);
+    g->wb = (pos - 1) * g->sw + (g->s - 1) * g->dw + 1;
+    g->ywidth = pos > full ? pos : full;
+}
+
+/* The buffer columns [pad_left, pad_left + w) that hold source columns,
+ * clipped to the buffer. */
+static void cl_source_columns(pydl_cl_geom *g, int64_t pad_left, int64_t w)
+{
+    const int64_t lo = pad_left > 0 ? pad_left : 0, hi = pad_left + w;
+    g->col_lo = lo < g->wb ? lo : g->wb;
+    g->col_hi = hi < g->wb ? hi : g->wb;
+}
+
+static int cl_run(const cl_job *job, const pydl_cl_kernels *kern, int nt)
+{
+    const pydl_cl_geom *g = &job->g;
+    const int64_t groups = (job->n + PYDL_CL_LANES - 1) / PYDL_CL_LANES;
+    const int64_t xplane = g->h * g->wb * PYDL_CL_LANES;
+    const int64_t src_image = g->cin * g->h * job->w;
+    const int64_t dst_plane = job->out_h * g->out_w, dst_image = g->kout * dst_plane;
+    float *xt = pydl_workspace(PYDL_WS_CONV_COL,
+                               (size_t)(groups * g->cin * xplane) * sizeof(float));
+    if (xt == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    const size_t ybytes = (size_t)(g->kout * g->ywidth * PYDL_CL_LANES) * sizeof(float);
+    int status = PYDL_OK;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < groups * g->cin; item++) {
+            const int64_t grp = item / g->cin, c = item % g->cin;
+            const int64_t first = grp * PYDL_CL_LANES;
+            const int64_t lanes = job->n - first < PYDL_CL_LANES ? job->n - first : PYDL_CL_LANES;
+            kern->pack(job->src + first * src_image + c * g->h * job->w, src_image, lanes, g->h,
+                       job->w, job->pad_left, g->wb, xt + item * xplane);
+        }
+        float *yrow = pydl_workspace(PYDL_WS_CONV_OUT, ybytes);
+        if (yrow == NULL) {
+#pragma omp atomic write
+            status = PYDL_ERR_NOMEM;
+        }
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < groups * job->out_h; item++) {
+            const int64_t grp = item / job->out_h, oh = item % job->out_h;
+            const int64_t first = grp * PYDL_CL_LANES;
+            const int64_t lanes = job->n - first < PYDL_CL_LANES ? job->n - first : PYDL_CL_LANES;
+            if (yrow != NULL) {
+                int64_t lo, hi;
+                cl_rows(job, oh, &lo, &hi);
+                kern->row(g, xt + grp * g->cin * xplane, job->wt, job->bias,
+                          oh * job->sh - job->pad_top, lo, hi, yrow);
+                kern->unpack(g, yrow, lanes, dst_image, dst_plane,
+                             job->dst + first * dst_image + oh * g->out_w);
+            }
+        }
+    }
+    return status;
+}
+
+int pydl_cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
+                float *y, int nt)
+{
+    const int64_t crs = p->c * p->r * p->s;
+    float *wt = pydl_workspace(PYDL_WS_WG_FILTERS, (size_t)(crs * p->k) * sizeof(float));
+    if (wt == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t k = 0; k < p->k; k++) {
+        for (int64_t i = 0; i < crs; i++) {
+            wt[i * p->k + k] = w[k * crs + i];
+        }
+    }
+    cl_job job = {
+        .src = x, .n = p->n, .w = p->w, .sh = p->stride_h, .pad_top = p->pad_top,
+        .pad_left = p->pad_left, .out_h = p->out_h, .wt = wt, .bias = bias, .dst = y,
+        .g = {.cin = p->c, .kout = p->k, .r = p->r, .s = p->s, .sw = p->stride_w,
+              .dh = p->dil_h, .dw = p->dil_w, .h = p->h, .out_w = p->out_w},
+    };
+    cl_geom_finish(&job.g);
+    cl_source_columns(&job.g, job.pad_left, job.w);
+    return cl_run(&job, pydl_cl_kernels_get(), nt);
+}
+
+/* Stride 1: grad_x[c][ih][iw] = sum over k, r, s of
+ * grad_y[k][ih + pad_top - r*dh][iw + pad_left - s*dw] w[k][c][r][s], a
+ * forward pass over grad_y with padding (R-1)*dh - pad_top (and likewise
+ * for columns) and the filters flipped, input and output channels
+ * swapped. */
+int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
+                     float *grad_x, int nt)
+{
+    const int64_t rs = p->r * p->s;
+    float *wt = pydl_workspace(PYDL_WS_WG_FILTERS, (size_t)(rs * p->k * p->c) * sizeof(float));
+    if (wt == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t k = 0; k < p->k; k++) {
+        for (int64_t c = 0; c < p->c; c++) {
+            for (int64_t t = 0; t < rs; t++) {
+                wt[(k * rs + t) * p->c + c] = w[(k * p->c + c) * rs + rs - 1 - t];
+            }
+        }
+    }
+    cl_job job = {
+        .src = grad_y, .n = p->n, .w = p->out_w, .sh = 1,
+        .pad_top = (p->r - 1) * p->dil_h - p->pad_top,
+        .pad_left = (p->s - 1) * p->dil_w - p->pad_left, .out_h = p->h, .wt = wt,
+        .bias = NULL, .dst = grad_x,
+        .g = {.cin = p->k, .kout = p->c, .r = p->r, .s = p->s, .sw = 1, .dh = p->dil_h,
+              .dw = p->dil_w, .h = p->out_h, .out_w = p->w},
+    };
+    cl_geom_finish(&job.g);
+    cl_source_columns(&job.g, job.pad_left, job.w);
+    return cl_run(&job, pydl_cl_kernels_get(), nt);
+}

@@ -1,0 +1,81 @@
+/*
+ * conv_lanes.h -- float convolution with the batch in the vector lanes, for
+ * layers with few channels (LeNet-sized), where channels are too few to
+ * fill a vector or a GEMM micro-tile but a batch of 16 images is not.
+ *
+ * Sixteen images are interleaved, element by element, into a "lane buffer"
+ * xt[c][row][col][16]; every multiply-add then serves 16 images at once
+ * with one weight broadcast, whatever the channel counts.  The forward pass
+ * and, for stride 1, the data gradient (a forward pass over grad_y with the
+ * filters flipped and channels swapped) run this way.
+ *
+ * The framework (conv_lanes.c: weight packing, workspaces, threads) is
+ * portable; the kernels (interleave, row, de-interleave) exist for the
+ * avx512 path only (conv_lanes_avx512.c).  pydl_cl_kernels_get() returns
+ * NULL on other paths, and the layer takes another algorithm there.
+ *
+ * Kernel contract
+ * ---------------
+ * pack interleaves `lanes` <= 16 images: lane l of xt[row][j] is
+ * src[l*image + row*w + j - pad_left], 0 outside [0, w) and for lanes
+ * >= `lanes`, for every row < h and j < wb.  src rows are w floats apart.
+ *
+ * row computes one output row of every output channel:
+ *     yrow[k][ow][l] = bias[k] + sum over c < cin, r in [r_lo, r_hi),
+ *                      s < S (in that order) of
+ *                      wt[((c*R + r)*S + s)*kout + k] *
+ *                      xt[c][row0 + r*dh][ow*sw + s*dw][l]
+ * for k < kout, ow < pos (pos is out_w rounded up to a whole register
+ * block, at most out_w rounded up to 12), l < 16; bias may be NULL (0).
+ * Rows row0 + r*dh lie in [0, h) for r in [r_lo, r_hi); xt planes are
+ * h*wb*16 floats apart and wb covers every column read.  Columns outside
+ * [col_lo, col_hi) are zero: row may skip taps that read only those.
+ * yrow[k] is ywidth*16 floats long.
+ *
+ * unpack is pack's inverse for one output row: y[l*image + k*plane + ow] =
+ * yrow[k][ow][l] for l < lanes, k < kout, ow < out_w; it reads yrow
+ * positions up to out_w rounded up to 16, so ywidth >= that.
+ */
+#ifndef PYDL_CONV_LANES_H
+#define PYDL_CONV_LANES_H
+
+#include <stdint.h>
+
+#include "pydl.h"
+
+#define PYDL_CL_LANES 16
+
+typedef struct pydl_cl_geom {
+    int64_t cin, kout, r, s; /* channels in and out, kernel size          */
+    int64_t sw, dh, dw;      /* column stride, dilations                  */
+    int64_t h, wb;           /* lane buffer rows and columns              */
+    int64_t col_lo, col_hi;  /* its columns that hold source columns      */
+    int64_t out_w, ywidth;   /* output row length, row buffer width       */
+} pydl_cl_geom;
+
+typedef struct pydl_cl_kernels {
+    void (*pack)(const float *src, int64_t image, int64_t lanes, int64_t h, int64_t w,
+                 int64_t pad_left, int64_t wb, float *xt);
+    void (*row)(const pydl_cl_geom *g, const float *xt, const float *wt, const float *bias,
+                int64_t row0, int64_t r_lo, int64_t r_hi, float *yrow);
+    void (*unpack)(const pydl_cl_geom *g, const float *yrow, int64_t lanes, int64_t image,
+                   int64_t plane, float *y);
+} pydl_cl_kernels;
+
+#ifdef PYDL_HAVE_X86_KERNELS
+extern const pydl_cl_kernels pydl_cl_kernels_avx512;
+#endif
+
+/* The kernels of the current path, or NULL. */
+const pydl_cl_kernels *pydl_cl_kernels_get(void);
+
+/* Whether this path takes the forward pass or the data gradient. */
+int pydl_cl_takes_fwd(const pydl_conv2d_params *p);
+int pydl_cl_takes_bwd_data(const pydl_conv2d_params *p);
+
+int pydl_cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
+                float *y, int nt);
+int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
+                     float *grad_x, int nt);
+
+#endif /* PYDL_CONV_LANES_H */

@@ -1,0 +1,192 @@
+/*
+ * conv_lanes_avx512.c -- the batch-in-lanes kernels of conv_lanes.h for the
+ * avx512 path: one zmm holds one element of 16 images.
+ *
+ * row: output channels go in blocks of kb <= 8 and positions in blocks of
+ * 24 / kb (at most 6); each tap loads the block's input vectors once and
+ * multiplies them by kb broadcast weights into kb x positions accumulators.
+ * pack and unpack move 16 x 16 blocks between images and lanes with an
+ * in-register transpose; their row ends use masked loads and stores, which
+ * touch no memory in masked-off lanes.
+ */
+#include <immintrin.h>
+
+#include "conv_lanes.h"
+
+static inline __mmask16 cl_mask(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* In place: v[i] lane j becomes v[j] lane i. */
+static inline void cl_transpose16(__m512 v[16])
+{
+    __m512 a[16], b[16];
+    for (int i = 0; i < 16; i += 2) {
+        a[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
+        a[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
+    }
+    /* b[4g + m], 128-bit lane q: rows 4g..4g+3 of column 4q + m */
+    for (int g = 0; g < 4; g++) {
+        const __m512d lo = _mm512_castps_pd(a[4 * g]), hi = _mm512_castps_pd(a[4 * g + 1]);
+        const __m512d lo2 = _mm512_castps_pd(a[4 * g + 2]), hi2 = _mm512_castps_pd(a[4 * g + 3]);
+        b[4 * g + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, lo2));
+        b[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, lo2));
+        b[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(hi, hi2));
+        b[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(hi, hi2));
+    }
+    for (int m = 0; m < 4; m++) {
+        const __m512 c0 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0x44);
+        const __m512 c1 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0xEE);
+        const __m512 d0 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0x44);
+        const __m512 d1 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0xEE);
+        v[m] = _mm512_shuffle_f32x4(c0, d0, 0x88);
+        v[4 + m] = _mm512_shuffle_f32x4(c0, d0, 0xDD);
+        v[8 + m] = _mm512_shuffle_f32x4(c1, d1, 0x88);
+        v[12 + m] = _mm512_shuffle_f32x4(c1, d1, 0xDD);
+    }
+}
+
+static void cl_pack_avx512(const float *src, int64_t image, int64_t lanes, int64_t h, int64_t w,
+                           int64_t pad_left, int64_t wb, float *xt)
+{
+    for (int64_t row = 0; row < h; row++) {
+        float *out = xt + row * wb * 16;
+        for (int64_t j0 = 0; j0 < wb; j0 += 16) {
+            /* buffer columns j0 + i read source columns j0 + i - pad_left */
+            const int64_t c0 = j0 - pad_left;
+            __mmask16 m = cl_mask(w - c0);
+            if (c0 < 0) {
+                m &= (__mmask16)~cl_mask(-c0);
+            }
+            __m512 v[16];
+            for (int64_t l = 0; l < 16; l++) {
+                v[l] = l < lanes && m != 0
+                           ? _mm512_maskz_loadu_ps(m, src + l * image + row * w + c0)
+                           : _mm512_setzero_ps();
+            }
+            cl_transpose16(v);
+            const int64_t cols = wb - j0 < 16 ? wb - j0 : 16;
+            for (int64_t i = 0; i < cols; i++) {
+                _mm512_storeu_ps(out + (j0 + i) * 16, v[i]);
+            }
+        }
+    }
+}
+
+/* Positions [ow0, ow0 + P) of output channels [k0, k0 + KB). */
+static inline __attribute__((always_inline)) void
+cl_tile(const pydl_cl_geom *g, const int KB, const int P, const float *xt, const float *wt,
+        const float *bias, int64_t row0, int64_t r_lo, int64_t r_hi, int64_t k0, int64_t ow0,
+        float *yrow)
+{
+    __m512 acc[8][6];
+    for (int i = 0; i < KB; i++) {
+        const __m512 b0 = bias != NULL ? _mm512_set1_ps(bias[k0 + i]) : _mm512_setzero_ps();
+        for (int j = 0; j < P; j++) {
+            acc[i][j] = b0;
+        }
+    }
+    /* taps s < s_lo or >= s_hi read only zero columns for every position */
+    const int64_t first = ow0 * g->sw, last = (ow0 + P - 1) * g->sw;
+    int64_t s_lo = first >= g->col_lo ? 0 : (g->col_lo - last + g->dw - 1) / g->dw;
+    int64_t s_hi = g->col_hi > first ? (g->col_hi - 1 - first) / g->dw + 1 : 0;
+    s_lo = s_lo > 0 ? s_lo : 0;
+    s_hi = s_hi < g->s ? s_hi : g->s;
+    const int64_t plane = g->h * g->wb * 16, col = first * 16;
+    for (int64_t c = 0; c < g->cin; c++) {
+        for (int64_t r = r_lo; r < r_hi; r++) {
+            const float *in = xt + c * plane + (row0 + r * g->dh) * g->wb * 16 + col;
+            const float *wr = wt + (c * g->r + r) * g->s * g->kout + k0;
+            for (int64_t s = s_lo; s < s_hi; s++) {
+                __m512 xv[6];
+                for (int j = 0; j < P; j++) {
+                    xv[j] = _mm512_loadu_ps(in + (j * g->sw + s * g->dw) * 16);
+                }
+                for (int i = 0; i < KB; i++) {
+                    const __m512 wv = _mm512_set1_ps(wr[s * g->kout + i]);
+                    for (int j = 0; j < P; j++) {
+                        acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+                    }
+                }
+            }
+        }
+    }
+    for (int i = 0; i < KB; i++) {
+        for (int j = 0; j < P; j++) {
+            _mm512_storeu_ps(yrow + ((k0 + i) * g->ywidth + ow0 + j) * 16, acc[i][j]);
+        }
+    }
+}
+
+/* All positions of channels [k0, k0 + KB), P = 24 / KB at a time. */
+static inline __attribute__((always_inline)) void
+cl_block(const pydl_cl_geom *g, const int KB, const int P, const float *xt, const float *wt,
+         const float *bias, int64_t row0, int64_t r_lo, int64_t r_hi, int64_t k0, float *yrow)
+{
+    for (int64_t ow0 = 0; ow0 < g->out_w; ow0 += P) {
+        cl_tile(g, KB, P, xt, wt, bias, row0, r_lo, r_hi, k0, ow0, yrow);
+    }
+}
+
+static void cl_row_avx512(const pydl_cl_geom *g, const float *xt, const float *wt,
+                          const float *bias, int64_t row0, int64_t r_lo, int64_t r_hi,
+                          float *yrow)
+{
+    for (int64_t k0 = 0; k0 < g->kout; k0 += 8) {
+        switch (g->kout - k0 < 8 ? g->kout - k0 : 8) {
+        case 1:
+            cl_block(g, 1, 6, xt, wt, bias, row0, r_lo, r_hi, k0, yrow);
+            break;
+        case 2:
+            cl_block(g, 2, 6, xt, wt, bias, row0, r_lo, r_hi, k0, yrow);
+            break;
+        case 3:
+            cl_block(g, 3, 6, xt, wt, bias, row0, r_lo, r_hi, k0, yrow);
+            break;
+        case 4:
+            cl_block(g, 4, 6, xt, wt, bias, row0, r_lo, r_hi, k0, yrow);
+            break;
+        case 5:
+            cl_block(g, 5, 4, xt, wt, bias, row0, r_lo, r_hi, k0, yrow);
+            break;
+        case 6:
+            cl_block(g, 6, 4, xt, wt, bias, row0, r_lo, r_hi, k0, yrow);
+            break;
+        case 7:
+            cl_block(g, 7, 3, xt, wt, bias, row0, r_lo, r_hi, k0, yrow);
+            break;
+        default:
+            if (g->out_w % 3 != 0 && g->out_w % 2 == 0) {
+                cl_block(g, 8, 2, xt, wt, bias, row0, r_lo, r_hi, k0, yrow);
+            } else {
+                cl_block(g, 8, 3, xt, wt, bias, row0, r_lo, r_hi, k0, yrow);
+            }
+            break;
+        }
+    }
+}
+
+static void cl_unpack_avx512(const pydl_cl_geom *g, const float *yrow, int64_t lanes,
+                             int64_t image, int64_t plane, float *y)
+{
+    for (int64_t k = 0; k < g->kout; k++) {
+        for (int64_t ow0 = 0; ow0 < g->out_w; ow0 += 16) {
+            __m512 v[16];
+            for (int i = 0; i < 16; i++) {
+                v[i] = _mm512_loadu_ps(yrow + (k * g->ywidth + ow0 + i) * 16);
+            }
+            cl_transpose16(v);
+            const __mmask16 m = cl_mask(g->out_w - ow0);
+            for (int64_t l = 0; l < lanes; l++) {
+                _mm512_mask_storeu_ps(y + l * image + k * plane + ow0, m, v[l]);
+            }
+        }
+    }
+}
+
+const pydl_cl_kernels pydl_cl_kernels_avx512 = {
+    .pack = cl_pack_avx512,
+    .row = cl_row_avx512,
+    .unpack = cl_unpack_avx512,
+};
