@@ -303,12 +303,16 @@ CONFIGS = {
     # 1): two channel blocks, a partial image group with rows of more than 16
     # columns, strides with dilation and a 5-channel block, padding wider than
     # the kernel (rows wholly in padding; the data gradient's padding is
-    # negative), 7-channel blocks with column dilation
+    # negative), 7-channel blocks with column dilation; weight-gradient
+    # kernel widths 1, 6 and 7 with a last block of half the channels
     "lanes_N32_lenet2": ((32, 6, 12, 12), (16, 6, 5, 5), 1, 0, 1, 1),
     "lanes_N33_pad2_W19": ((33, 1, 20, 19), (6, 1, 5, 5), 1, 2, 1, 1),
     "lanes_N33_s2_dil2_asym": ((33, 3, 13, 21), (13, 3, 3, 4), (2, 3), ((1, 2), (0, 3)), (2, 1), 1),
     "lanes_N32_K1_pad4": ((32, 2, 6, 7), (1, 2, 3, 3), 1, 4, 1, 1),
     "lanes_N40_K7_dil": ((40, 4, 11, 9), (7, 4, 3, 2), 1, (2, 1), (2, 3), 1),
+    "lanes_N32_S1": ((32, 4, 5, 6), (10, 4, 3, 1), 1, (1, 0), 1, 1),
+    "lanes_N32_S6": ((32, 3, 8, 11), (9, 3, 2, 6), 1, 1, 1, 1),
+    "lanes_N32_S7": ((32, 2, 9, 10), (4, 2, 1, 7), 1, (0, 3), 1, 1),
 }
 
 
@@ -619,7 +623,8 @@ DISPATCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_asym", "same_k4_even_s2", 
                     "wide_K36_k5", "wide_C34_K40_W14", "wide_1x1_s2_K40", "wino_C64_K64_odd",
                     "wino_C72_K65_pad0", "wino_C64_K80_asym", "wino_C64_K64_pad3",
                     "wino_N3_two_chunks", "lanes_N32_lenet2", "lanes_N33_pad2_W19",
-                    "lanes_N33_s2_dil2_asym", "lanes_N32_K1_pad4", "lanes_N40_K7_dil"]
+                    "lanes_N33_s2_dil2_asym", "lanes_N32_K1_pad4", "lanes_N40_K7_dil",
+                    "lanes_N32_S1", "lanes_N32_S6", "lanes_N32_S7"]
 
 
 @pytest.mark.parametrize("isa_name", pydl.isa_names())

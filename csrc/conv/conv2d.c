@@ -183,6 +183,11 @@ int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, co
         sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
         return status;
     }
+    if (pydl_cl_takes_bwd_weight(p)) {
+        const int status = pydl_cl_bwd_weight(p, grad_y, x, grad_w, conv_threads(n_threads));
+        sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
+        return status;
+    }
     if (pydl_cd_takes_bwd_weight(p)) {
         const int status = pydl_cd_bwd_weight(p, grad_y, x, grad_w, conv_threads(n_threads));
         sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));

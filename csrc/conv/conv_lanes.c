@@ -58,6 +58,11 @@ int pydl_cl_takes_bwd_data(const pydl_conv2d_params *p)
            cl_takes(p, p->c, p->k * p->out_h * p->out_w);
 }
 
+int pydl_cl_takes_bwd_weight(const pydl_conv2d_params *p)
+{
+    return p->s <= PYDL_CL_SMAX && cl_takes(p, p->k, p->c * p->h * p->w);
+}
+
 /* One pass: dst (n, kout, out_h, out_w) = conv(src (n, cin, h, w), wt)
  * with the row stride, padding and geometry given. */
 typedef struct cl_job {
@@ -209,4 +214,67 @@ int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
     cl_geom_finish(&job.g);
     cl_source_columns(&job.g, job.pad_left, job.w);
     return cl_run(&job, pydl_cl_kernels_get(), nt);
+}
+
+/* Each image group's gradient is computed by one thread (which interleaves
+ * that group's x and grad_y into its own buffers, still in its cache) and
+ * kept apart; the groups' gradients are then added in group order, so the
+ * result does not depend on the thread count. */
+int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
+                       float *grad_w, int nt)
+{
+    const pydl_cl_kernels *kern = pydl_cl_kernels_get();
+    pydl_cl_geom g = {.cin = p->c, .kout = p->k, .r = p->r, .s = p->s, .sw = p->stride_w,
+                      .dh = p->dil_h, .dw = p->dil_w, .h = p->h, .out_w = p->out_w};
+    cl_geom_finish(&g);
+    const int64_t groups = (p->n + PYDL_CL_LANES - 1) / PYDL_CL_LANES;
+    const int64_t kb = pydl_cl_weight_kb(p->s);
+    const int64_t xplane = p->h * g.wb * PYDL_CL_LANES, x_group = p->c * xplane;
+    const int64_t gplane = p->out_h * p->out_w * PYDL_CL_LANES, gy_group = p->k * gplane;
+    const int64_t x_image = p->c * p->h * p->w, gy_image = p->k * p->out_h * p->out_w;
+    const int64_t size = p->k * p->c * p->r * p->s;
+    float *parts = pydl_workspace(PYDL_WS_CONV_PARTS, (size_t)(groups * size) * sizeof(float));
+    if (parts == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    int status = PYDL_OK;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && groups > 1)
+    for (int64_t grp = 0; grp < groups; grp++) {
+        float *xt = pydl_workspace(PYDL_WS_CONV_COL, (size_t)x_group * sizeof(float));
+        float *gt = pydl_workspace(PYDL_WS_CL_GRAD, (size_t)gy_group * sizeof(float));
+        if (xt == NULL || gt == NULL) {
+#pragma omp atomic write
+            status = PYDL_ERR_NOMEM;
+            continue;
+        }
+        const int64_t first = grp * PYDL_CL_LANES;
+        const int64_t lanes = p->n - first < PYDL_CL_LANES ? p->n - first : PYDL_CL_LANES;
+        for (int64_t c = 0; c < p->c; c++) {
+            kern->pack(x + first * x_image + c * p->h * p->w, x_image, lanes, p->h, p->w,
+                       p->pad_left, g.wb, xt + c * xplane);
+        }
+        for (int64_t k = 0; k < p->k; k++) {
+            kern->pack(grad_y + first * gy_image + k * p->out_h * p->out_w, gy_image, lanes,
+                       p->out_h, p->out_w, 0, p->out_w, gt + k * gplane);
+        }
+        for (int64_t c = 0; c < p->c; c++) {
+            for (int64_t r = 0; r < p->r; r++) {
+                for (int64_t k0 = 0; k0 < p->k; k0 += kb) {
+                    kern->weight(&g, 1, p->out_h, p->stride_h, p->pad_top, xt, x_group, gt,
+                                 gy_group, c, r, k0, parts + grp * size);
+                }
+            }
+        }
+    }
+    if (status != PYDL_OK) {
+        return status;
+    }
+    for (int64_t i = 0; i < size; i++) {
+        float sum = parts[i];
+        for (int64_t grp = 1; grp < groups; grp++) {
+            sum += parts[grp * size + i];
+        }
+        grad_w[i] = sum;
+    }
+    return PYDL_OK;
 }

@@ -5,12 +5,12 @@
  *
  * Sixteen images are interleaved, element by element, into a "lane buffer"
  * xt[c][row][col][16]; every multiply-add then serves 16 images at once
- * with one weight broadcast, whatever the channel counts.  The forward pass
- * and, for stride 1, the data gradient (a forward pass over grad_y with the
- * filters flipped and channels swapped) run this way.
+ * with one weight broadcast, whatever the channel counts.  The forward pass,
+ * the weight gradient and, for stride 1, the data gradient (a forward pass
+ * over grad_y with the filters flipped and channels swapped) run this way.
  *
  * The framework (conv_lanes.c: weight packing, workspaces, threads) is
- * portable; the kernels (interleave, row, de-interleave) exist for the
+ * portable; the kernels (interleave, row, de-interleave, weight) exist for the
  * avx512 path only (conv_lanes_avx512.c).  pydl_cl_kernels_get() returns
  * NULL on other paths, and the layer takes another algorithm there.
  *
@@ -35,6 +35,16 @@
  * unpack is pack's inverse for one output row: y[l*image + k*plane + ow] =
  * yrow[k][ow][l] for l < lanes, k < kout, ow < out_w; it reads yrow
  * positions up to out_w rounded up to 16, so ywidth >= that.
+ *
+ * weight computes the weight gradient of input channel c, kernel row r and
+ * output channels [k0, k0 + kb), kb = pydl_cl_weight_kb(S) (those < kout):
+ *     gw[((k*cin + c)*R + r)*S + s] = sum over lanes l of (sum over image
+ *         groups i < groups, rows oh < out_h with row = oh*sh + r*dh -
+ *         pad_top in [0, h), columns ow < out_w, in that order, of
+ *         gt[i][k][oh][ow][l] * xt[i][c][row][ow*sw + s*dw][l])
+ * for s < S.  gt holds grad_y interleaved like xt (pack with pad_left 0,
+ * wb = out_w), kout planes of out_h*out_w*16 floats per image group; groups
+ * of xt and gt are x_group and gy_group floats apart.
  */
 #ifndef PYDL_CONV_LANES_H
 #define PYDL_CONV_LANES_H
@@ -60,7 +70,20 @@ typedef struct pydl_cl_kernels {
                 int64_t row0, int64_t r_lo, int64_t r_hi, float *yrow);
     void (*unpack)(const pydl_cl_geom *g, const float *yrow, int64_t lanes, int64_t image,
                    int64_t plane, float *y);
+    void (*weight)(const pydl_cl_geom *g, int64_t groups, int64_t out_h, int64_t sh,
+                   int64_t pad_top, const float *xt, int64_t x_group, const float *gt,
+                   int64_t gy_group, int64_t c, int64_t r, int64_t k0, float *gw);
 } pydl_cl_kernels;
+
+/* Output channels per weight-gradient block (conv_lanes.h): kb x S
+ * accumulators, at most 24. */
+static inline int64_t pydl_cl_weight_kb(int64_t s)
+{
+    return s >= 3 ? 24 / s : 8;
+}
+
+/* Widest kernel the weight gradient handles. */
+#define PYDL_CL_SMAX 7
 
 #ifdef PYDL_HAVE_X86_KERNELS
 extern const pydl_cl_kernels pydl_cl_kernels_avx512;
@@ -69,13 +92,16 @@ extern const pydl_cl_kernels pydl_cl_kernels_avx512;
 /* The kernels of the current path, or NULL. */
 const pydl_cl_kernels *pydl_cl_kernels_get(void);
 
-/* Whether this path takes the forward pass or the data gradient. */
+/* Whether this path takes the forward pass, the data or weight gradient. */
 int pydl_cl_takes_fwd(const pydl_conv2d_params *p);
 int pydl_cl_takes_bwd_data(const pydl_conv2d_params *p);
+int pydl_cl_takes_bwd_weight(const pydl_conv2d_params *p);
 
 int pydl_cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
                 float *y, int nt);
 int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
                      float *grad_x, int nt);
+int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
+                       float *grad_w, int nt);
 
 #endif /* PYDL_CONV_LANES_H */

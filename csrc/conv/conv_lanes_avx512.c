@@ -66,9 +66,11 @@ static void cl_pack_avx512(const float *src, int64_t image, int64_t lanes, int64
                            : _mm512_setzero_ps();
             }
             cl_transpose16(v);
-            const int64_t cols = wb - j0 < 16 ? wb - j0 : 16;
-            for (int64_t i = 0; i < cols; i++) {
-                _mm512_storeu_ps(out + (j0 + i) * 16, v[i]);
+            /* masked rather than a loop to wb: a variable-length loop of
+             * stores becomes a memcpy from the stack */
+            const int64_t cols = wb - j0;
+            for (int i = 0; i < 16; i++) {
+                _mm512_mask_storeu_ps(out + (j0 + i) * 16, i < cols ? 0xFFFF : 0, v[i]);
             }
         }
     }
@@ -185,8 +187,120 @@ static void cl_unpack_avx512(const pydl_cl_geom *g, const float *yrow, int64_t l
     }
 }
 
+/* Weight gradient of channels [k0, k0 + KB) (S = kernel width). */
+static inline __attribute__((always_inline)) void
+cl_weight_block(const pydl_cl_geom *g, const int S, const int KB, int64_t groups, int64_t out_h,
+                int64_t sh, int64_t pad_top, const float *xt, int64_t x_group, const float *gt,
+                int64_t gy_group, int64_t c, int64_t r, int64_t k0, float *gw)
+{
+    __m512 acc[8][PYDL_CL_SMAX];
+    for (int i = 0; i < KB; i++) {
+        for (int s = 0; s < S; s++) {
+            acc[i][s] = _mm512_setzero_ps();
+        }
+    }
+    const int64_t gplane = out_h * g->out_w * 16, kv = g->kout - k0;
+    for (int64_t grp = 0; grp < groups; grp++) {
+        for (int64_t oh = 0; oh < out_h; oh++) {
+            const int64_t row = oh * sh + r * g->dh - pad_top;
+            if (row < 0 || row >= g->h) {
+                continue;
+            }
+            const float *xr = xt + grp * x_group + (c * g->h + row) * g->wb * 16;
+            const float *gr = gt + grp * gy_group + k0 * gplane + oh * g->out_w * 16;
+            for (int64_t ow = 0; ow < g->out_w; ow++) {
+                __m512 xv[PYDL_CL_SMAX];
+                for (int s = 0; s < S; s++) {
+                    xv[s] = _mm512_loadu_ps(xr + (ow * g->sw + s * g->dw) * 16);
+                }
+                for (int i = 0; i < KB; i++) {
+                    const __m512 gv = i < kv ? _mm512_loadu_ps(gr + i * gplane + ow * 16)
+                                             : _mm512_setzero_ps();
+                    for (int s = 0; s < S; s++) {
+                        acc[i][s] = _mm512_fmadd_ps(gv, xv[s], acc[i][s]);
+                    }
+                }
+            }
+        }
+    }
+    for (int i = 0; i < KB && i < kv; i++) {
+        for (int s = 0; s < S; s++) {
+            gw[(((k0 + i) * g->cin + c) * g->r + r) * S + s] = _mm512_reduce_add_ps(acc[i][s]);
+        }
+    }
+}
+
+/* A last block of at most half the channels takes the half-height variant
+ * (half the multiply-adds on zero channels). */
+static void cl_weight_avx512(const pydl_cl_geom *g, int64_t groups, int64_t out_h, int64_t sh,
+                             int64_t pad_top, const float *xt, int64_t x_group, const float *gt,
+                             int64_t gy_group, int64_t c, int64_t r, int64_t k0, float *gw)
+{
+    const int64_t kb = pydl_cl_weight_kb(g->s), half = g->kout - k0 <= kb / 2;
+    /* (kernel width, channels per block): full blocks, then the half variant */
+    switch (g->s * 2 + half) {
+    case 2:
+        cl_weight_block(g, 1, 8, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 3:
+        cl_weight_block(g, 1, 4, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 4:
+        cl_weight_block(g, 2, 8, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 5:
+        cl_weight_block(g, 2, 4, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 6:
+        cl_weight_block(g, 3, 8, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 7:
+        cl_weight_block(g, 3, 4, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 8:
+        cl_weight_block(g, 4, 6, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 9:
+        cl_weight_block(g, 4, 3, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 10:
+        cl_weight_block(g, 5, 4, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 11:
+        cl_weight_block(g, 5, 2, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 12:
+        cl_weight_block(g, 6, 4, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 13:
+        cl_weight_block(g, 6, 2, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    case 14:
+        cl_weight_block(g, 7, 3, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    default:
+        cl_weight_block(g, 7, 1, groups, out_h, sh, pad_top, xt, x_group, gt, gy_group, c, r,
+                        k0, gw);
+        break;
+    }
+}
+
 const pydl_cl_kernels pydl_cl_kernels_avx512 = {
     .pack = cl_pack_avx512,
     .row = cl_row_avx512,
     .unpack = cl_unpack_avx512,
+    .weight = cl_weight_avx512,
 };
