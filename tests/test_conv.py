@@ -674,6 +674,8 @@ THREAD_CASES = {
     # batch in lanes: three image groups each, the last one partial
     "N33_lanes": ((33, 6, 12, 12), (16, 6, 5, 5), dict()),
     "N40_lanes_pad2": ((40, 1, 14, 14), (6, 1, 5, 5), dict(padding=2)),
+    # batch in lanes, four image groups: each thread takes whole groups
+    "N64_lanes_own_groups": ((64, 3, 10, 10), (8, 3, 3, 3), dict(padding=1)),
 }
 
 

@@ -112,29 +112,72 @@ static void cl_source_columns(pydl_cl_geom *g, int64_t pad_left, int64_t w)
     g->col_hi = hi < g->wb ? hi : g->wb;
 }
 
+/* Interleave image group grp of the source into xt (cin planes). */
+static void cl_pack_group(const cl_job *job, const pydl_cl_kernels *kern, int64_t grp,
+                          int64_t c0, int64_t c1, float *xt)
+{
+    const pydl_cl_geom *g = &job->g;
+    const int64_t src_image = g->cin * g->h * job->w, first = grp * PYDL_CL_LANES;
+    const int64_t lanes = job->n - first < PYDL_CL_LANES ? job->n - first : PYDL_CL_LANES;
+    for (int64_t c = c0; c < c1; c++) {
+        kern->pack(job->src + first * src_image + c * g->h * job->w, src_image, lanes, g->h,
+                   job->w, job->pad_left, g->wb, xt + c * g->h * g->wb * PYDL_CL_LANES);
+    }
+}
+
+/* Output row oh of image group grp from that group's lane buffer xt. */
+static void cl_out_row(const cl_job *job, const pydl_cl_kernels *kern, int64_t grp, int64_t oh,
+                       const float *xt, float *yrow)
+{
+    const pydl_cl_geom *g = &job->g;
+    const int64_t dst_plane = job->out_h * g->out_w, dst_image = g->kout * dst_plane;
+    const int64_t first = grp * PYDL_CL_LANES;
+    const int64_t lanes = job->n - first < PYDL_CL_LANES ? job->n - first : PYDL_CL_LANES;
+    int64_t lo, hi;
+    cl_rows(job, oh, &lo, &hi);
+    kern->row(g, xt, job->wt, job->bias, oh * job->sh - job->pad_top, lo, hi, yrow);
+    kern->unpack(g, yrow, lanes, dst_image, dst_plane,
+                 job->dst + first * dst_image + oh * g->out_w);
+}
+
+/* When the threads can share the image groups evenly, thread t interleaves
+ * and computes whole groups in its own buffer (no waiting, and the buffer
+ * stays in its cache); otherwise all threads interleave into one buffer,
+ * wait, and share the (group, row) items. */
 static int cl_run(const cl_job *job, const pydl_cl_kernels *kern, int nt)
 {
     const pydl_cl_geom *g = &job->g;
     const int64_t groups = (job->n + PYDL_CL_LANES - 1) / PYDL_CL_LANES;
-    const int64_t xplane = g->h * g->wb * PYDL_CL_LANES;
-    const int64_t src_image = g->cin * g->h * job->w;
-    const int64_t dst_plane = job->out_h * g->out_w, dst_image = g->kout * dst_plane;
-    float *xt = pydl_workspace(PYDL_WS_CONV_COL,
-                               (size_t)(groups * g->cin * xplane) * sizeof(float));
+    const int64_t xgroup = g->cin * g->h * g->wb * PYDL_CL_LANES;
+    const size_t ybytes = (size_t)(g->kout * g->ywidth * PYDL_CL_LANES) * sizeof(float);
+    int status = PYDL_OK;
+    if (groups % nt == 0) {
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t grp = 0; grp < groups; grp++) {
+            float *xt = pydl_workspace(PYDL_WS_CONV_COL, (size_t)xgroup * sizeof(float));
+            float *yrow = pydl_workspace(PYDL_WS_CONV_OUT, ybytes);
+            if (xt == NULL || yrow == NULL) {
+#pragma omp atomic write
+                status = PYDL_ERR_NOMEM;
+                continue;
+            }
+            cl_pack_group(job, kern, grp, 0, g->cin, xt);
+            for (int64_t oh = 0; oh < job->out_h; oh++) {
+                cl_out_row(job, kern, grp, oh, xt, yrow);
+            }
+        }
+        return status;
+    }
+    float *xt = pydl_workspace(PYDL_WS_CONV_COL, (size_t)(groups * xgroup) * sizeof(float));
     if (xt == NULL) {
         return PYDL_ERR_NOMEM;
     }
-    const size_t ybytes = (size_t)(g->kout * g->ywidth * PYDL_CL_LANES) * sizeof(float);
-    int status = PYDL_OK;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < groups * g->cin; item++) {
             const int64_t grp = item / g->cin, c = item % g->cin;
-            const int64_t first = grp * PYDL_CL_LANES;
-            const int64_t lanes = job->n - first < PYDL_CL_LANES ? job->n - first : PYDL_CL_LANES;
-            kern->pack(job->src + first * src_image + c * g->h * job->w, src_image, lanes, g->h,
-                       job->w, job->pad_left, g->wb, xt + item * xplane);
+            cl_pack_group(job, kern, grp, c, c + 1, xt + grp * xgroup);
         }
         float *yrow = pydl_workspace(PYDL_WS_CONV_OUT, ybytes);
         if (yrow == NULL) {
@@ -143,16 +186,9 @@ static int cl_run(const cl_job *job, const pydl_cl_kernels *kern, int nt)
         }
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < groups * job->out_h; item++) {
-            const int64_t grp = item / job->out_h, oh = item % job->out_h;
-            const int64_t first = grp * PYDL_CL_LANES;
-            const int64_t lanes = job->n - first < PYDL_CL_LANES ? job->n - first : PYDL_CL_LANES;
             if (yrow != NULL) {
-                int64_t lo, hi;
-                cl_rows(job, oh, &lo, &hi);
-                kern->row(g, xt + grp * g->cin * xplane, job->wt, job->bias,
-                          oh * job->sh - job->pad_top, lo, hi, yrow);
-                kern->unpack(g, yrow, lanes, dst_image, dst_plane,
-                             job->dst + first * dst_image + oh * g->out_w);
+                const int64_t grp = item / job->out_h;
+                cl_out_row(job, kern, grp, item % job->out_h, xt + grp * xgroup, yrow);
             }
         }
     }

@@ -169,10 +169,29 @@ static void cl_row_avx512(const pydl_cl_geom *g, const float *xt, const float *w
     }
 }
 
+/* Rows of at most 8 outputs go two channels per transpose: lane l of
+ * channel k in the low half of v[l], of channel k + 1 in the high half. */
 static void cl_unpack_avx512(const pydl_cl_geom *g, const float *yrow, int64_t lanes,
                              int64_t image, int64_t plane, float *y)
 {
-    for (int64_t k = 0; k < g->kout; k++) {
+    int64_t k = 0;
+    if (g->out_w <= 8) {
+        const __mmask8 m = (__mmask8)((1u << g->out_w) - 1);
+        for (; k + 1 < g->kout; k += 2) {
+            __m512 v[16];
+            for (int i = 0; i < 8; i++) {
+                v[i] = _mm512_loadu_ps(yrow + (k * g->ywidth + i) * 16);
+                v[8 + i] = _mm512_loadu_ps(yrow + ((k + 1) * g->ywidth + i) * 16);
+            }
+            cl_transpose16(v);
+            for (int64_t l = 0; l < lanes; l++) {
+                float *out = y + l * image + k * plane;
+                _mm256_mask_storeu_ps(out, m, _mm512_castps512_ps256(v[l]));
+                _mm256_mask_storeu_ps(out + plane, m, _mm512_extractf32x8_ps(v[l], 1));
+            }
+        }
+    }
+    for (; k < g->kout; k++) {
         for (int64_t ow0 = 0; ow0 < g->out_w; ow0 += 16) {
             __m512 v[16];
             for (int i = 0; i < 16; i++) {
