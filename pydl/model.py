@@ -1,7 +1,8 @@
 """Sequential models: a stack of layers trained by backpropagation.
 
-A training step runs each layer's forward (training=True), the loss and
-its gradient, each layer's backward in reverse, then one fused optimizer
+A training step runs each layer's forward (training=True; a ReLU followed
+by a MaxPool2D as one step, see Sequential.forward), the loss and its
+gradient, each layer's backward in reverse, then one fused optimizer
 update per parameter -- every heavy step a pydl kernel, no Python loop over
 samples or elements.  Activations and gradients live in buffers the layers
 reuse from step to step.
@@ -17,8 +18,10 @@ import numpy as np
 from pydl import _random, losses as _losses, optimizers as _optimizers
 from pydl._progress import progress_bar
 from pydl.callbacks import Callback, as_callback
+from pydl.layers.activation import ReLU
 from pydl.layers.base import Layer
 from pydl.layers.batchnorm import _BatchNorm
+from pydl.layers.pool import MaxPool2D
 
 Shape = Tuple[int, ...]
 
@@ -38,6 +41,13 @@ class History:
 
     def __getitem__(self, key: str) -> List[float]:
         return self.history[key]
+
+
+def _relu_then_max_pool(layers: Sequence[Layer], i: int) -> bool:
+    """Whether layers[i] is a ReLU and layers[i + 1] a MaxPool2D (exactly
+    those classes), which Sequential runs as one step."""
+    return (i + 1 < len(layers) and type(layers[i]) is ReLU
+            and type(layers[i + 1]) is MaxPool2D)
 
 
 def _check_batch_size(batch_size: Any, fn: str) -> int:
@@ -178,17 +188,34 @@ class Sequential:
 
     # -- forward and backward ---------------------------------------------
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """The network's output (a reused buffer: copy it to keep it)."""
-        for layer in self.layers:
-            x = layer.forward(x, training)
+        """The network's output (a reused buffer: copy it to keep it).
+
+        A ReLU directly followed by a MaxPool2D runs as one step: the pool
+        on the ReLU's input, then ReLU on the pooled values (the same
+        numbers, on a quarter of the data for 2x2 windows).  The ReLU layer's
+        own forward and backward are then not called."""
+        layers, i = self.layers, 0
+        while i < len(layers):
+            if _relu_then_max_pool(layers, i):
+                x = layers[i + 1]._forward_after_relu(x, training)
+                i += 2
+            else:
+                x = layers[i].forward(x, training)
+                i += 1
         return x
 
     def backward(self, grad: np.ndarray) -> Optional[np.ndarray]:
         """Backpropagate dL/doutput through every layer (fills the grads);
         returns dL/dx, or None while ``layers[0].needs_input_grad`` is False
         (the default: nothing upstream needs it)."""
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+        layers, i = self.layers, len(self.layers) - 1
+        while i >= 0:
+            if i > 0 and _relu_then_max_pool(layers, i - 1):
+                grad = layers[i]._backward_after_relu(grad)
+                i -= 2
+            else:
+                grad = layers[i].backward(grad)
+                i -= 1
         return grad
 
     def _prepare_x(self, x: Any, fn: str) -> np.ndarray:

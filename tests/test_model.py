@@ -327,6 +327,43 @@ def test_train_on_batch_keeps_loss_and_optimizer(rng):
     assert len(opt.state) == 4
 
 
+@pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)],
+                         ids=["2x2", "3x3_s2_overlapping"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_then_max_pool_runs_fused_and_bitwise_equal(pool, dtype, rng):
+    # Sequential runs ReLU -> MaxPool2D as pool, then ReLU on the pooled
+    # values; the result and every gradient must equal the layers run one by
+    # one.  Inputs with exact zeros and windows wholly <= 0 test the ties.
+    model = pydl.Sequential([Conv2D(2, 3, 3, padding=1), ReLU(), MaxPool2D(**pool), Flatten(),
+                             Dense(3 * 4 * 4, 4)],
+                            input_shape=(2, 8, 8)).astype(dtype)
+    model.layers[0].needs_input_grad = True
+    x = rng.standard_normal((5, 2, 8, 8)).astype(dtype)
+    x[:, :, :3] = 0.0
+    grad = rng.standard_normal((5, 4)).astype(dtype)
+    calls = []
+    relu = model.layers[1]
+    relu_forward = relu.forward
+    relu.forward = lambda *a, **k: calls.append("relu") or relu_forward(*a, **k)
+    out = model.forward(x, training=True).copy()
+    gx = model.backward(grad).copy()
+    fused_grads = [g.copy() for _, g in model.parameters()]
+    assert calls == [], "ReLU.forward ran: the ReLU -> MaxPool2D pair was not fused"
+    assert (model.layers[2]._relu_y == 0).mean() > 0.1  # windows wholly <= 0 exist
+
+    h = x
+    for layer in model.layers:
+        h = layer.forward(h, True)
+    g = grad
+    for layer in reversed(model.layers):
+        g = layer.backward(g)
+    assert calls == ["relu"]
+    np.testing.assert_array_equal(out, h)
+    np.testing.assert_array_equal(gx, g)
+    for fused, (_, plain) in zip(fused_grads, model.parameters()):
+        np.testing.assert_array_equal(fused, plain)
+
+
 def test_evaluate_keys_and_values(rng):
     x, y = tiny_data(rng, n=30)
     model = tiny()
