@@ -22,9 +22,21 @@ pydl_smax_s2k3_fn pydl_pool_smax_s2k3_get(void)
     return NULL;
 }
 
-/* No vector row kernel for double: its type, and always none. */
+pydl_smax_2x2_fn pydl_pool_smax_2x2_get(void)
+{
+#ifdef PYDL_HAVE_X86_KERNELS
+    if (pydl_isa_get() == PYDL_ISA_AVX512) {
+        return pydl_smax_2x2_avx512;
+    }
+#endif
+    return NULL;
+}
+
+/* No vector row kernels for double: their types, and always none. */
 typedef int (*pool_dmax_s2k3_fn)(const double *a, const double *b, const double *c, int64_t lo,
                                  int64_t hi, double *out);
+typedef void (*pool_dmax_2x2_fn)(const double *r0, const double *r1, int64_t lo, int64_t hi,
+                                 double *out, int64_t *idx, int64_t origin, int32_t w);
 
 /* Taps t in [t0, t1) of a window whose tap t reads position
  * o*stride - pad + t*dil, kept to those inside [0, size). */
@@ -107,6 +119,8 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_MAX_ROW_FAST spool_max_row_fast
 #define POOL_VEC_FN pydl_smax_s2k3_fn
 #define POOL_VEC_GET() pydl_pool_smax_s2k3_get()
+#define POOL_VEC2_FN pydl_smax_2x2_fn
+#define POOL_VEC2_GET() pydl_pool_smax_2x2_get()
 #include "pool2d_impl.h"
 #undef POOL_T
 #undef POOL_MAX_FWD
@@ -124,6 +138,8 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #undef POOL_MAX_ROW_FAST
 #undef POOL_VEC_FN
 #undef POOL_VEC_GET
+#undef POOL_VEC2_FN
+#undef POOL_VEC2_GET
 
 /* double */
 #define POOL_T double
@@ -142,4 +158,6 @@ static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 #define POOL_MAX_ROW_FAST dpool_max_row_fast
 #define POOL_VEC_FN pool_dmax_s2k3_fn
 #define POOL_VEC_GET() ((pool_dmax_s2k3_fn)NULL)
+#define POOL_VEC2_FN pool_dmax_2x2_fn
+#define POOL_VEC2_GET() ((pool_dmax_2x2_fn)NULL)
 #include "pool2d_impl.h"

@@ -6,9 +6,9 @@
  * The includer defines POOL_T and the names POOL_MAX_FWD, POOL_MAX_BWD,
  * POOL_AVG_FWD, POOL_AVG_BWD (public) and POOL_MAX_PLANE, POOL_MAX_2X2, POOL_MAX_TAPS,
  * POOL_MAX_PLANE_ROWS, POOL_MAX_WINDOW, POOL_MAX_ROWS, POOL_MAX_COLS_S2,
- * POOL_MAX_ROW_FAST, POOL_AVG_DIVISOR (static), POOL_VEC_FN (the type of a
- * row kernel of pool_vec.h for POOL_T) and POOL_VEC_GET() (the current
- * path's kernel, or NULL).
+ * POOL_MAX_ROW_FAST, POOL_AVG_DIVISOR (static), POOL_VEC_FN and POOL_VEC2_FN
+ * (the types of the row kernels of pool_vec.h for POOL_T), POOL_VEC_GET()
+ * and POOL_VEC2_GET() (the current path's kernels, or NULL).
  * Every function runs over whole planes; thread t owns its planes.
  */
 
@@ -365,8 +365,8 @@ static void POOL_MAX_PLANE_ROWS(const pydl_pool2d_params *p, const pool_axis *ro
  * (vec == 0), go one window at a time.  Both make the same choice (pydl.h),
  * so values and indices do not depend on the path. */
 static void POOL_MAX_PLANE(const pydl_pool2d_params *p, const pool_axis *rows,
-                           const pool_axis *cols, int vec, const POOL_T *xp, POOL_T *yp,
-                           int64_t *ip)
+                           const pool_axis *cols, int vec, POOL_VEC2_FN vec2, const POOL_T *xp,
+                           POOL_T *yp, int64_t *ip)
 {
     const int64_t w = p->w;
     const int64_t lo = vec ? cols->lo : 0, hi = vec ? cols->hi : 0;
@@ -380,8 +380,12 @@ static void POOL_MAX_PLANE(const pydl_pool2d_params *p, const pool_axis *rows,
             const int64_t c1 = pool_min64(hi, c0 + POOL_CHUNK);
             if (fast2 && i1 - i0 == 2) {
                 const int64_t origin = (oh * p->stride_h - p->pad_top + i0) * w - p->pad_left;
-                POOL_MAX_2X2(xp + origin, xp + origin + w, c0, c1, out, idx, origin,
-                             (int32_t)w);
+                if (vec2 != NULL) {
+                    vec2(xp + origin, xp + origin + w, c0, c1, out, idx, origin, (int32_t)w);
+                } else {
+                    POOL_MAX_2X2(xp + origin, xp + origin + w, c0, c1, out, idx, origin,
+                                 (int32_t)w);
+                }
             } else {
                 POOL_MAX_TAPS(p, xp, oh, i0, i1, c0, c1, out, idx);
             }
@@ -434,10 +438,12 @@ int POOL_MAX_FWD(const pydl_pool2d_params *p, const POOL_T *x, POOL_T *y, int64_
         }
         return status;
     }
+    /* the path's 2x2 kernel (pool_vec.h), or the portable POOL_MAX_2X2 */
+    const POOL_VEC2_FN vec2 = POOL_VEC2_GET();
     /* thread t owns whole planes (inputs read, outputs and indices written) */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t pl = 0; pl < p->planes; pl++) {
-        POOL_MAX_PLANE(p, &rows, &cols, vec, x + pl * in_plane, y + pl * out_plane,
+        POOL_MAX_PLANE(p, &rows, &cols, vec, vec2, x + pl * in_plane, y + pl * out_plane,
                        indices == NULL ? NULL : indices + pl * out_plane);
     }
     return PYDL_OK;

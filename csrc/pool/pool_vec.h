@@ -1,9 +1,9 @@
 /*
  * pool_vec.h -- hand-vectorised max-pooling row kernels for the ISA paths
  * (pool_vec_avx512.c, compiled with that path's flags in CMakeLists.txt).
- * pool2d.c asks pydl_pool_smax_s2k3_get() for the kernel of the current path
- * (pydl_isa_get()); NULL means none, and the portable loops of
- * pool2d_impl.h run instead.
+ * pool2d.c asks pydl_pool_smax_s2k3_get() and pydl_pool_smax_2x2_get() for
+ * the kernels of the current path (pydl_isa_get()); NULL means none, and the
+ * portable loops of pool2d_impl.h run instead.
  *
  * smax_s2k3: the interior of one output row of a float max-pool with a
  * window 3 columns wide, column stride 2, no column dilation:
@@ -11,9 +11,7 @@
  *     for ow in [lo, hi).
  * a, b, c are the window's input rows, already shifted by the left padding
  * (pass one row twice, or three times, for a window of 2 or 1 rows).  The
- * kernel reads r[2*lo .. 2*hi] of each row and nothing else.  (2x2 windows
- * keep the portable loops: they run as fast, and pick the first of equal
- * values, as the indexed path does.)  It returns 0,
+ * kernel reads r[2*lo .. 2*hi] of each row and nothing else.  It returns 0,
  * or 1 when one of the elements it read is NaN: out[lo, hi) is then
  * unspecified and the caller redoes the row with the NaN rule (pydl.h).
  */
@@ -25,12 +23,24 @@
 typedef int (*pydl_smax_s2k3_fn)(const float *a, const float *b, const float *c, int64_t lo,
                                  int64_t hi, float *out);
 
-/* The kernel of the current path, or NULL (pool2d.c). */
+/* smax_2x2: 2x2 windows at column stride 2, with or without indices, the
+ * contract of pool2d_impl.h's POOL_MAX_2X2 exactly (same taps in the same
+ * order with the same comparisons, so the same values and indices):
+ *     out[ow] = max of r0[2*ow], r0[2*ow + 1], r1[2*ow], r1[2*ow + 1],
+ *     idx[ow] = origin + 2*ow + (0, 1, w or w + 1) for the chosen tap,
+ * for ow in [lo, hi); idx may be NULL. */
+typedef void (*pydl_smax_2x2_fn)(const float *r0, const float *r1, int64_t lo, int64_t hi,
+                                 float *out, int64_t *idx, int64_t origin, int32_t w);
+
+/* The kernels of the current path, or NULL (pool2d.c). */
 pydl_smax_s2k3_fn pydl_pool_smax_s2k3_get(void);
+pydl_smax_2x2_fn pydl_pool_smax_2x2_get(void);
 
 #ifdef PYDL_HAVE_X86_KERNELS
 int pydl_smax_s2k3_avx512(const float *a, const float *b, const float *c, int64_t lo,
                           int64_t hi, float *out);
+void pydl_smax_2x2_avx512(const float *r0, const float *r1, int64_t lo, int64_t hi, float *out,
+                          int64_t *idx, int64_t origin, int32_t w);
 #endif
 
 #endif /* PYDL_POOL_VEC_H */

@@ -1,6 +1,8 @@
 /*
- * pool_vec_avx512.c -- the max-pooling row kernel of pool_vec.h for the
- * avx512 path.  Sixteen outputs at a time: the three rows' 32 inputs are
+ * pool_vec_avx512.c -- the max-pooling row kernels of pool_vec.h for the
+ * avx512 path.
+ *
+ * smax_s2k3, sixteen outputs at a time: the three rows' 32 inputs are
  * reduced vertically into two zmm, split into even and odd columns with one
  * permute each (taps 0 and 1), and the even columns shifted by one lane
  * with the 33rd input (tap 2).  NaN is only detected here (unordered compares
@@ -57,4 +59,51 @@ int pydl_smax_s2k3_avx512(const float *a, const float *b, const float *c, int64_
         _mm512_mask_storeu_ps(out + ow, pv_mask(n), y);
     }
     return nan != 0;
+}
+
+/* smax_2x2, sixteen outputs at a time: each row's 32 inputs split into even
+ * and odd columns (taps a, b above, c, d below); the taps are taken d, c,
+ * b, a with POOL_TAKES_REV's test, (v >= m) or v is NaN, as masks. */
+void pydl_smax_2x2_avx512(const float *r0, const float *r1, int64_t lo, int64_t hi, float *out,
+                          int64_t *idx, int64_t origin, int32_t w)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27,
+                                          29, 31);
+    const __m512i step = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    for (int64_t ow = lo; ow < hi; ow += 16) {
+        const int64_t n = hi - ow, i = 2 * ow;
+        const __mmask16 m0 = pv_mask(2 * n), m1 = pv_mask(2 * n - 16), mo = pv_mask(n);
+        const __m512 x0 = _mm512_maskz_loadu_ps(m0, r0 + i);
+        const __m512 x1 = _mm512_maskz_loadu_ps(m1, r0 + i + 16);
+        const __m512 y0 = _mm512_maskz_loadu_ps(m0, r1 + i);
+        const __m512 y1 = _mm512_maskz_loadu_ps(m1, r1 + i + 16);
+        const __m512 a = _mm512_permutex2var_ps(x0, even, x1);
+        const __m512 b = _mm512_permutex2var_ps(x0, odd, x1);
+        const __m512 c = _mm512_permutex2var_ps(y0, even, y1);
+        const __m512 d = _mm512_permutex2var_ps(y0, odd, y1);
+        __m512 m = d;
+        __m512i k = _mm512_set1_epi32(w + 1);
+        __mmask16 t =
+            _mm512_cmp_ps_mask(c, m, _CMP_GE_OQ) | _mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q);
+        m = _mm512_mask_mov_ps(m, t, c);
+        k = _mm512_mask_mov_epi32(k, t, _mm512_set1_epi32(w));
+        t = _mm512_cmp_ps_mask(b, m, _CMP_GE_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+        m = _mm512_mask_mov_ps(m, t, b);
+        k = _mm512_mask_mov_epi32(k, t, _mm512_set1_epi32(1));
+        t = _mm512_cmp_ps_mask(a, m, _CMP_GE_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
+        m = _mm512_mask_mov_ps(m, t, a);
+        k = _mm512_mask_mov_epi32(k, t, _mm512_setzero_si512());
+        _mm512_mask_storeu_ps(out + ow, mo, m);
+        if (idx != NULL) {
+            const __m512i base = _mm512_add_epi64(_mm512_set1_epi64(origin + i), step);
+            const __m512i lo8 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k));
+            const __m512i hi8 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k, 1));
+            _mm512_mask_storeu_epi64(idx + ow, (__mmask8)mo, _mm512_add_epi64(base, lo8));
+            _mm512_mask_storeu_epi64(idx + ow + 8, (__mmask8)(mo >> 8),
+                                     _mm512_add_epi64(_mm512_add_epi64(base, _mm512_set1_epi64(16)),
+                                                      hi8));
+        }
+    }
 }
