@@ -238,6 +238,17 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * sums the tiles in 4 fixed groups, added in order; rounding errors stay
  * within a few times those of the direct sum, but an infinite input gives
  * NaN (not inf) in the outputs whose windows hold it.
+ * On the avx512 path, float32 layers of at least 32 images with few
+ * channels (C*K <= 1024, one group) take the batch-in-lanes kernels
+ * (conv/conv_lanes.h) before the direct ones: 16 images are interleaved
+ * element by element, so one zmm holds one element of 16 images and every
+ * multiply-add serves them all with one broadcast weight.  Forward, the
+ * weight gradient (kernel width <= 7; each group of 16 images summed by
+ * one thread, the groups added in order) and, at stride 1, the data
+ * gradient (a forward pass over grad_y with the filters flipped); passes
+ * with fewer than 64 multiply-adds per source element (K*R*S, or C*R*S for
+ * the data gradient) only while their source is at most 2 MiB.  Each
+ * output is summed over (c, r, s) in order, as in the direct kernels.
  * The choice
  * depends only on the shapes and the kernel path, never on the thread count.
  * ---------------------------------------------------------------------- */
