@@ -85,9 +85,38 @@ def _padding4(padding: Any, fn: str) -> Tuple[int, int, int, int]:
     return ph, ph, pw, pw
 
 
+# Geometries already checked, by their arguments: layers and training loops
+# ask for the same few again and again.  Only plain-int (and str) window
+# arguments are keys, so that a key never equals one that must raise (True
+# == 1, but a bool stride is an error).  The dicts are shared: read only.
+_CHECKED: Dict[tuple, Dict[str, int]] = {}
+_CHECKED_MAX = 1024
+
+
+def _remember(key: tuple, geometry: Dict[str, int]) -> Dict[str, int]:
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED[key] = geometry
+    return geometry
+
+
 def conv_geometry(fn: str, x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Any,
                   padding: Any, dilation: Any, groups: Any) -> Dict[str, int]:
-    """Checked convolution geometry: strides, paddings, dilations, output size."""
+    """Checked convolution geometry: strides, paddings, dilations, output size
+    (a shared dict: do not modify it)."""
+    if (type(stride) is int and type(dilation) is int and type(groups) is int
+            and type(padding) in (int, str)):
+        key = ("conv", fn, x_shape, w_shape, stride, padding, dilation, groups)
+        g = _CHECKED.get(key)
+        if g is None:
+            g = _remember(key, _conv_geometry(fn, x_shape, w_shape, stride, padding, dilation,
+                                              groups))
+        return g
+    return _conv_geometry(fn, x_shape, w_shape, stride, padding, dilation, groups)
+
+
+def _conv_geometry(fn: str, x_shape: Tuple[int, ...], w_shape: Tuple[int, ...], stride: Any,
+                   padding: Any, dilation: Any, groups: Any) -> Dict[str, int]:
     n, c, h, w = x_shape
     k, cg, r, s = w_shape
     groups = _int(groups, fn, "groups")
@@ -159,7 +188,21 @@ def _every_window_reads_input(size: int, out: int, k: int, s: int, p0: int, d: i
 def pool_geometry(fn: str, x_shape: Tuple[int, ...], kernel_size: Any, stride: Any,
                   padding: Any, dilation: Any, ceil_mode: Any) -> Dict[str, int]:
     """Checked pooling geometry (PyTorch sizes; padding may reach up to, not
-    including, the dilated kernel extent, as in ONNX)."""
+    including, the dilated kernel extent, as in ONNX); a shared dict: do not
+    modify it."""
+    if (type(kernel_size) is int and (stride is None or type(stride) is int)
+            and type(padding) is int and type(dilation) is int and type(ceil_mode) is bool):
+        key = ("pool", fn, x_shape, kernel_size, stride, padding, dilation, ceil_mode)
+        g = _CHECKED.get(key)
+        if g is None:
+            g = _remember(key, _pool_geometry(fn, x_shape, kernel_size, stride, padding,
+                                              dilation, ceil_mode))
+        return g
+    return _pool_geometry(fn, x_shape, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def _pool_geometry(fn: str, x_shape: Tuple[int, ...], kernel_size: Any, stride: Any,
+                   padding: Any, dilation: Any, ceil_mode: Any) -> Dict[str, int]:
     n, c, h, w = x_shape
     kh, kw = pair(kernel_size, fn, "kernel_size", 1)
     sh, sw = pair(kernel_size if stride is None else stride, fn, "stride", 1)

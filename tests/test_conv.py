@@ -811,6 +811,16 @@ ERROR_CASES = {
 }
 
 
+def test_checked_geometry_is_reused_but_never_for_a_bool():
+    # conv_geometry remembers checked int arguments; True == 1 must still fail
+    y = conv2d(_X, _W, stride=1, padding=1)
+    np.testing.assert_array_equal(conv2d(_X, _W, stride=1, padding=1), y)
+    with pytest.raises(TypeError, match="stride"):
+        conv2d(_X, _W, stride=True, padding=1)
+    with pytest.raises(TypeError, match="padding"):
+        conv2d(_X, _W, stride=1, padding=True)
+
+
 @pytest.mark.parametrize("case", list(ERROR_CASES))
 def test_errors(case):
     call, exc, match = ERROR_CASES[case]

@@ -747,6 +747,17 @@ ERROR_CASES.update({
 })
 
 
+def test_checked_geometry_is_reused_but_never_for_a_bool(rng):
+    # pool_geometry remembers checked int arguments; True == 1 must still fail
+    x = rng.standard_normal((1, 2, 6, 6)).astype(np.float32)
+    y = max_pool2d(x, 2, stride=1)
+    np.testing.assert_array_equal(max_pool2d(x, 2, stride=1), y)
+    with pytest.raises(TypeError, match="stride"):
+        max_pool2d(x, 2, stride=True)
+    with pytest.raises(TypeError, match="kernel_size"):
+        max_pool2d(x, True, stride=1)
+
+
 @pytest.mark.parametrize("case", list(ERROR_CASES))
 def test_errors(case):
     call, exc, match = ERROR_CASES[case]
