@@ -1,8 +1,8 @@
 """Sequential models: a stack of layers trained by backpropagation.
 
-A training step runs each layer's forward (training=True; a ReLU followed
-by a MaxPool2D as one step, see Sequential.forward), the loss and its
-gradient, each layer's backward in reverse, then one fused optimizer
+A training step runs each layer's forward (training=True; a ReLU fused
+with its neighbour where that is exact and cheaper, see _steps), the loss
+and its gradient, each layer's backward in reverse, then one fused optimizer
 update per parameter -- every heavy step a pydl kernel, no Python loop over
 samples or elements.  Activations and gradients live in buffers the layers
 reuse from step to step.
@@ -21,6 +21,8 @@ from pydl.callbacks import Callback, as_callback
 from pydl.layers.activation import ReLU
 from pydl.layers.base import Layer
 from pydl.layers.batchnorm import _BatchNorm
+from pydl.layers.conv import Conv2D
+from pydl.layers.dense import Dense
 from pydl.layers.pool import MaxPool2D
 
 Shape = Tuple[int, ...]
@@ -43,11 +45,34 @@ class History:
         return self.history[key]
 
 
-def _relu_then_max_pool(layers: Sequence[Layer], i: int) -> bool:
-    """Whether layers[i] is a ReLU and layers[i + 1] a MaxPool2D (exactly
-    those classes), which Sequential runs as one step."""
-    return (i + 1 < len(layers) and type(layers[i]) is ReLU
-            and type(layers[i + 1]) is MaxPool2D)
+def _steps(layers: Sequence[Layer]) -> List[Tuple[Layer, bool]]:
+    """How Sequential runs its layers: (layer, with_relu) steps, with_relu
+    meaning the layer then a ReLU in place on its output (one step for two
+    layers, the ReLU layer's own forward and backward not called):
+
+    - ReLU then MaxPool2D runs as the pool then ReLU (max and ReLU commute:
+      the same outputs and gradients bit for bit, on a quarter of the data
+      for 2x2 windows);
+    - Dense or Conv2D then ReLU (not itself followed by a MaxPool2D) runs
+      the ReLU on the layer's own output buffer.
+
+    Only these exact classes: their backward does not read their output.
+    """
+    steps, i, n = [], 0, len(layers)
+    while i < n:
+        layer = layers[i]
+        nxt = layers[i + 1] if i + 1 < n else None
+        if type(layer) is ReLU and type(nxt) is MaxPool2D:
+            steps.append((nxt, True))
+            i += 2
+        elif (type(layer) in (Dense, Conv2D) and type(nxt) is ReLU
+              and not (i + 2 < n and type(layers[i + 2]) is MaxPool2D)):
+            steps.append((layer, True))
+            i += 2
+        else:
+            steps.append((layer, False))
+            i += 1
+    return steps
 
 
 def _check_batch_size(batch_size: Any, fn: str) -> int:
@@ -190,32 +215,21 @@ class Sequential:
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """The network's output (a reused buffer: copy it to keep it).
 
-        A ReLU directly followed by a MaxPool2D runs as one step: the pool
-        on the ReLU's input, then ReLU on the pooled values (the same
-        numbers, on a quarter of the data for 2x2 windows).  The ReLU layer's
+        A ReLU runs fused with its neighbour where that gives the same
+        numbers for less work: a ReLU then a MaxPool2D as the pool then ReLU
+        on the pooled values, a Dense or Conv2D then a ReLU with the ReLU in
+        place on the layer's output (see ``_steps``); the fused ReLU layer's
         own forward and backward are then not called."""
-        layers, i = self.layers, 0
-        while i < len(layers):
-            if _relu_then_max_pool(layers, i):
-                x = layers[i + 1]._forward_after_relu(x, training)
-                i += 2
-            else:
-                x = layers[i].forward(x, training)
-                i += 1
+        for layer, with_relu in _steps(self.layers):
+            x = layer._forward_then_relu(x, training) if with_relu else layer.forward(x, training)
         return x
 
     def backward(self, grad: np.ndarray) -> Optional[np.ndarray]:
         """Backpropagate dL/doutput through every layer (fills the grads);
         returns dL/dx, or None while ``layers[0].needs_input_grad`` is False
         (the default: nothing upstream needs it)."""
-        layers, i = self.layers, len(self.layers) - 1
-        while i >= 0:
-            if i > 0 and _relu_then_max_pool(layers, i - 1):
-                grad = layers[i]._backward_after_relu(grad)
-                i -= 2
-            else:
-                grad = layers[i].backward(grad)
-                i -= 1
+        for layer, with_relu in reversed(_steps(self.layers)):
+            grad = layer._backward_then_relu(grad) if with_relu else layer.backward(grad)
         return grad
 
     def _prepare_x(self, x: Any, fn: str) -> np.ndarray:

@@ -327,37 +327,47 @@ def test_train_on_batch_keeps_loss_and_optimizer(rng):
     assert len(opt.state) == 4
 
 
-@pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)],
-                         ids=["2x2", "3x3_s2_overlapping"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_then_max_pool_runs_fused_and_bitwise_equal(pool, dtype, rng):
-    # Sequential runs ReLU -> MaxPool2D as pool, then ReLU on the pooled
-    # values; the result and every gradient must equal the layers run one by
-    # one.  Inputs with exact zeros and windows wholly <= 0 test the ties.
-    model = pydl.Sequential([Conv2D(2, 3, 3, padding=1), ReLU(), MaxPool2D(**pool), Flatten(),
-                             Dense(3 * 4 * 4, 4)],
-                            input_shape=(2, 8, 8)).astype(dtype)
-    model.layers[0].needs_input_grad = True
-    x = rng.standard_normal((5, 2, 8, 8)).astype(dtype)
-    x[:, :, :3] = 0.0
-    grad = rng.standard_normal((5, 4)).astype(dtype)
-    calls = []
-    relu = model.layers[1]
-    relu_forward = relu.forward
-    relu.forward = lambda *a, **k: calls.append("relu") or relu_forward(*a, **k)
-    out = model.forward(x, training=True).copy()
-    gx = model.backward(grad).copy()
-    fused_grads = [g.copy() for _, g in model.parameters()]
-    assert calls == [], "ReLU.forward ran: the ReLU -> MaxPool2D pair was not fused"
-    assert (model.layers[2]._relu_y == 0).mean() > 0.1  # windows wholly <= 0 exist
-
+def _run_layer_by_layer(model, x, grad):
     h = x
     for layer in model.layers:
         h = layer.forward(h, True)
     g = grad
     for layer in reversed(model.layers):
         g = layer.backward(g)
-    assert calls == ["relu"]
+    return h, g
+
+
+@pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)],
+                         ids=["2x2", "3x3_s2_overlapping"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_relu_steps_are_bitwise_equal_to_the_layers(pool, dtype, rng):
+    # Sequential runs ReLU -> MaxPool2D as pool, then ReLU on the pooled
+    # values, and Conv2D -> ReLU, Dense -> ReLU with the ReLU in place; the
+    # result and every gradient must equal the layers run one by one.
+    # Inputs with exact zeros and windows wholly <= 0 test the ties.
+    model = pydl.Sequential([Conv2D(2, 3, 3, padding=1), ReLU(), MaxPool2D(**pool),
+                             Conv2D(3, 4, 3, padding=1), ReLU(), Flatten(),
+                             Dense(4 * 4 * 4, 6), ReLU(), Dense(6, 4)],
+                            input_shape=(2, 8, 8)).astype(dtype)
+    model.layers[0].needs_input_grad = True
+    x = rng.standard_normal((5, 2, 8, 8)).astype(dtype)
+    x[:, :, :3] = 0.0
+    grad = rng.standard_normal((5, 4)).astype(dtype)
+    calls = []
+    for relu in (model.layers[1], model.layers[4], model.layers[7]):
+        relu.forward = (lambda f: lambda *a, **k: calls.append("relu") or f(*a, **k))(
+            relu.forward)
+    assert [(type(layer).__name__, fused) for layer, fused in pydl.model._steps(model.layers)] == [
+        ("Conv2D", False), ("MaxPool2D", True), ("Conv2D", True), ("Flatten", False),
+        ("Dense", True), ("Dense", False)]
+    out = model.forward(x, training=True).copy()
+    gx = model.backward(grad).copy()
+    fused_grads = [g.copy() for _, g in model.parameters()]
+    assert calls == [], "a ReLU layer's forward ran: its step was not fused"
+    assert (model.layers[2]._relu_y == 0).mean() > 0.1  # windows wholly <= 0 exist
+
+    h, g = _run_layer_by_layer(model, x, grad)
+    assert calls == ["relu"] * 3
     np.testing.assert_array_equal(out, h)
     np.testing.assert_array_equal(gx, g)
     for fused, (_, plain) in zip(fused_grads, model.parameters()):

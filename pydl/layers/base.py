@@ -27,6 +27,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from pydl import ops
+
 Shape = Tuple[int, ...]
 
 #: Layer classes by name; model files may only name these.
@@ -141,6 +143,22 @@ class Layer:
         if g.dtype != dt or not g.flags.c_contiguous:
             g = np.ascontiguousarray(g, dtype=dt)
         return g
+
+    # Sequential runs some layers and a ReLU as one step with these two
+    # (model._steps): the ReLU in place on this layer's output.  Only for
+    # layers whose backward does not read their own output.
+    def _forward_then_relu(self, x: Any, training: bool = False) -> np.ndarray:
+        y = self.forward(x, training)
+        ops.relu(y, out=y)
+        self._relu_y = y if training else None
+        return y
+
+    def _backward_then_relu(self, grad_out: Any) -> Optional[np.ndarray]:
+        y = self._saved("_relu_y")
+        g = self._grad(grad_out, y.shape)
+        masked = self._buffer("grad_relu", y.shape, y.dtype)
+        ops.relu_backward(g, y, out=masked)
+        return self.backward(masked)
 
     def _saved(self, attr: str) -> Any:
         v = getattr(self, attr, None)

@@ -82,25 +82,6 @@ class MaxPool2D(_Pool2D):
         gx = self._buffer("gx", shape, g.dtype)
         return ops.max_pool2d_backward(g, self._idx, shape, out=gx)
 
-    # Sequential runs a ReLU followed by a MaxPool2D as these two (the
-    # ReLU's own forward and backward are not called).  max(relu(x)) over a
-    # window is relu(max(x)), so the pool runs on x and the ReLU on its
-    # (smaller) output; the window's argmax is the same element whenever
-    # its maximum is positive, and its gradient is 0 otherwise, so outputs
-    # and gradients equal the two layers' bit for bit.
-    def _forward_after_relu(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        y = self.forward(x, training)
-        ops.relu(y, out=y)
-        self._relu_y = y if training else None
-        return y
-
-    def _backward_after_relu(self, grad_out: np.ndarray) -> Optional[np.ndarray]:
-        y = self._saved("_relu_y")
-        g = self._grad(grad_out, y.shape)
-        masked = self._buffer("grad_relu", y.shape, y.dtype)
-        ops.relu_backward(g, y, out=masked)
-        return self.backward(masked)
-
 
 @register
 class AvgPool2D(_Pool2D):
