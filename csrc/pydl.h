@@ -248,7 +248,13 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * gradient (a forward pass over grad_y with the filters flipped); passes
  * with fewer than 64 multiply-adds per source element (K*R*S, or C*R*S for
  * the data gradient) only while their source is at most 2 MiB.  Each
- * output is summed over (c, r, s) in order, as in the direct kernels.
+ * output is summed over (c, r, s) in order, as in the direct kernels, but
+ * over the taps that can read the input only: taps whose rows (or, for a
+ * whole block of positions, columns) lie in the padding are skipped, where
+ * the other kernels multiply by the padding's zeros.  So a NaN or inf weight
+ * (or, in the weight gradient, grad_y element) that meets only padding
+ * gives NaN on those kernels and nothing here; NaN and inf in x (and in
+ * grad_y for the data gradient) reach the same outputs on every path.
  * The choice
  * depends only on the shapes and the kernel path, never on the thread count.
  * ---------------------------------------------------------------------- */

@@ -579,6 +579,21 @@ def test_nan_and_inf_reach_only_the_outputs_that_read_them(dtype, rng):
     assert_gemm_close(y[ok], ref[ok], 3 * 3 * 2, dtype)
 
 
+def test_nan_weight_reaches_every_output_it_meets_inside_the_input(rng):
+    # A NaN weight gives NaN wherever its tap reads the input, on every path
+    # (the batch-in-lanes kernels skip taps that lie wholly in the padding,
+    # so outputs where it meets only padding may stay finite: pydl.h), and
+    # never reaches the other output channels.
+    x = rand((32, 1, 6, 6), np.float32, rng)
+    w = rand((4, 1, 3, 3), np.float32, rng)
+    w[0, 0, 0, 0] = np.nan
+    for name in pydl.isa_names():
+        with isa(name):
+            y = conv2d(x, w, padding=1)
+        assert np.isnan(y[:, 0, 1:, 1:]).all(), name  # the tap reads x[oh - 1, ow - 1]
+        assert np.isfinite(y[:, 1:]).all(), name
+
+
 def test_concurrent_calls_from_python_threads(rng):
     import threading
 
