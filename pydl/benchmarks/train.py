@@ -13,11 +13,13 @@ Cases (float32, batch on axis 0, softmax cross-entropy, SGD with momentum):
 A training step is forward, loss, backward and the parameter update; both
 libraries run the same step on the same data.  With Fashion-MNIST's files
 present (Debian's dataset-fashion-mnist) and without --quick, one epoch of
-LeNet-5 on its 60,000 images (batch 64) is timed too, with test accuracy.
+LeNet-5 on its 60,000 images (batch 64) is timed too, three times in turn
+per library (median), with test accuracy.
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -109,25 +111,30 @@ def _inference(kind: str, batch: int, torch: Any, rng: np.random.Generator
     return fns
 
 
+EPOCH_RUNS = 3
+
+
 def _fashion_epoch(torch: Any, threads: int) -> Optional[List[str]]:
-    """One LeNet-5 epoch on Fashion-MNIST in each library, or None without
-    the data files."""
+    """One LeNet-5 epoch on Fashion-MNIST in each library, EPOCH_RUNS times
+    in turn (pydl, torch, pydl, ...), from the same initial weights and
+    batch order each time: median seconds and the accuracy on the test
+    set; None without the data files."""
     try:
         (xtr, ytr), (xte, yte) = pydl.datasets.load_fashion_mnist()
     except FileNotFoundError:
         return None
     xtr = (xtr.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
     xte = (xte.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
-    rows = []
-    pydl.seed(0)
-    model = _pydl_model("lenet")
-    t0 = time.perf_counter()
-    model.fit(xtr, ytr, epochs=1, batch_size=64, loss="cross_entropy",
-              optimizer=pydl.optimizers.SGD(lr=0.05, momentum=0.9), verbose=0, seed=0)
-    t_pydl = time.perf_counter() - t0
-    acc_pydl = model.evaluate(xte, yte)["accuracy"]
-    rows.append(f"{'LeNet-5 Fashion-MNIST epoch':<34}{t_pydl:>9.2f}s acc {acc_pydl:.4f}")
-    if torch is not None:
+
+    def pydl_epoch() -> Tuple[float, float]:
+        pydl.seed(0)
+        model = _pydl_model("lenet")
+        t0 = time.perf_counter()
+        model.fit(xtr, ytr, epochs=1, batch_size=64, loss="cross_entropy",
+                  optimizer=pydl.optimizers.SGD(lr=0.05, momentum=0.9), verbose=0, seed=0)
+        return time.perf_counter() - t0, model.evaluate(xte, yte)["accuracy"]
+
+    def torch_epoch() -> Tuple[float, float]:
         pydl.seed(0)
         tm = _torch_model(torch, _pydl_model("lenet"))
         topt = torch.optim.SGD(tm.parameters(), lr=0.05, momentum=0.9)
@@ -139,11 +146,22 @@ def _fashion_epoch(torch: Any, threads: int) -> Optional[List[str]]:
             topt.zero_grad(set_to_none=True)
             lossf(tm(torch.from_numpy(xtr[idx])), torch.from_numpy(ytr[idx])).backward()
             topt.step()
-        t_torch = time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
         with torch.inference_mode():
             pred = tm.eval()(torch.from_numpy(xte)).argmax(1).numpy()
-        acc_torch = float((pred == yte).mean())
-        rows.append(f"{'  torch':<34}{t_torch:>9.2f}s acc {acc_torch:.4f}   "
+        return elapsed, float((pred == yte).mean())
+
+    runs: Dict[str, List[Tuple[float, float]]] = {"pydl": [], "torch": []}
+    for _ in range(EPOCH_RUNS):
+        runs["pydl"].append(pydl_epoch())
+        if torch is not None:
+            runs["torch"].append(torch_epoch())
+    t_pydl = statistics.median(t for t, _ in runs["pydl"])
+    rows = [f"{'LeNet-5 Fashion-MNIST epoch':<34}{t_pydl:>9.2f}s acc {runs['pydl'][0][1]:.4f}"
+            f"   (median of {EPOCH_RUNS} epochs, interleaved)"]
+    if torch is not None:
+        t_torch = statistics.median(t for t, _ in runs["torch"])
+        rows.append(f"{'  torch':<34}{t_torch:>9.2f}s acc {runs['torch'][0][1]:.4f}   "
                     f"ratio torch/pydl {t_torch / t_pydl:.2f}")
     return rows
 
