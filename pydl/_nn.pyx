@@ -1133,6 +1133,80 @@ def sgd_update(param, grad, velocity, lr, momentum=0.0, dampening=0.0, nesterov=
                              nest, wd, first, 0)
 
 
+cdef bint _update_arrays_ok(object P, object G, tuple states):
+    """P, G and the state arrays pass sgd_update's / adam_update's checks
+    as they are: ndarrays of P's float dtype and shape, C-contiguous,
+    aligned, native; P and the states writeable; none sharing memory with
+    another (C checks only; anything else takes the full, raising path)."""
+    cdef int tn
+    if type(P) is not np.ndarray or type(G) is not np.ndarray:
+        return False
+    tn = cnp.PyArray_TYPE(<cnp.ndarray>P)
+    if not (tn == cnp.NPY_FLOAT32 or tn == cnp.NPY_FLOAT64) or not _ok_inplace(P):
+        return False
+    if (cnp.PyArray_TYPE(<cnp.ndarray>G) != tn
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>G)
+            or not cnp.PyArray_ISALIGNED(<cnp.ndarray>G)
+            or not cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>G)
+            or not cnp.PyArray_SAMESHAPE(<cnp.ndarray>P, <cnp.ndarray>G)
+            or _overlaps(P, G)):
+        return False
+    for S in states:
+        if (type(S) is not np.ndarray or cnp.PyArray_TYPE(<cnp.ndarray>S) != tn
+                or not _ok_inplace(S) or not cnp.PyArray_SAMESHAPE(<cnp.ndarray>P, <cnp.ndarray>S)
+                or _overlaps(S, P) or _overlaps(S, G)):
+            return False
+    if len(states) == 2 and _overlaps(states[0], states[1]):
+        return False
+    return True
+
+
+def _sgd_update_many(list params, list grads, list velocities, list first_steps, lr,
+                     momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+    """:func:`sgd_update` on each params[i] with grads[i], velocities[i] and
+    first_steps[i], the scalars checked once (for Optimizer.step).  Arrays
+    that are not ready as they are go through sgd_update itself (which
+    converts or raises); earlier ones are then already updated, as in a
+    loop of sgd_update calls."""
+    cdef str fn = "sgd_update"
+    cdef double lr_ = _at_least(lr, fn, "lr", 0.0)
+    cdef double mom = _at_least(momentum, fn, "momentum", 0.0)
+    cdef double damp = _real(dampening, fn, "dampening")
+    cdef double wd = _at_least(weight_decay, fn, "weight_decay", 0.0)
+    cdef bint nest = bool(nesterov)
+    cdef bint first, single
+    cdef Py_ssize_t i
+    cdef int64_t n
+    cdef void *pp
+    cdef void *pg
+    cdef void *pv
+    if nest and (mom <= 0.0 or damp != 0.0):
+        raise ValueError(f"{fn}: nesterov=True requires momentum > 0 and dampening == 0, got "
+                         f"momentum={momentum!r}, dampening={dampening!r}")
+    if not (len(params) == len(grads) == len(velocities) == len(first_steps)):
+        raise ValueError(f"{fn}: params, grads, velocities and first_steps must have the same "
+                         f"length")
+    for i in range(len(params)):
+        P, G, V = params[i], grads[i], velocities[i]
+        if not _update_arrays_ok(P, G, (V,) if mom != 0.0 else ()):
+            sgd_update(P, G, V, lr, momentum, dampening, nesterov, weight_decay,
+                       first_steps[i])
+            continue
+        first = bool(first_steps[i])
+        single = cnp.PyArray_TYPE(<cnp.ndarray>P) == cnp.NPY_FLOAT32
+        n = cnp.PyArray_SIZE(<cnp.ndarray>P)
+        pp = _ptr(P)
+        pg = _ptr(G)
+        pv = _ptr(V) if mom != 0.0 else NULL
+        with nogil:
+            if single:
+                pydl_ssgd_update(n, <float *>pp, <const float *>pg, <float *>pv, lr_, mom, damp,
+                                 nest, wd, first, 0)
+            else:
+                pydl_dsgd_update(n, <double *>pp, <const double *>pg, <double *>pv, lr_, mom,
+                                 damp, nest, wd, first, 0)
+
+
 def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
                 eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False):
     """One step of torch.optim.Adam (or AdamW) on a parameter buffer, in place.
@@ -1200,6 +1274,53 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta
         else:
             pydl_dadam_update(n, <double *>pp, <const double *>pg, <double *>pm, <double *>pv,
                               st, lr_, b1, b2, ep, wd, dec, 0)
+
+
+def _adam_update_many(list params, list grads, list exp_avgs, list exp_avg_sqs, list steps,
+                      lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                      decoupled_weight_decay=False):
+    """:func:`adam_update` on each params[i] with grads[i], exp_avgs[i],
+    exp_avg_sqs[i] and steps[i], the scalars checked once (for
+    Optimizer.step); arrays or steps not ready as they are go through
+    adam_update itself (which converts or raises)."""
+    cdef str fn = "adam_update"
+    cdef double lr_ = _at_least(lr, fn, "lr", 0.0)
+    cdef double b1 = _in_range(beta1, fn, "beta1", 0.0, 1.0, True)
+    cdef double b2 = _in_range(beta2, fn, "beta2", 0.0, 1.0, True)
+    cdef double ep = _at_least(eps, fn, "eps", 0.0)
+    cdef double wd = _at_least(weight_decay, fn, "weight_decay", 0.0)
+    cdef bint dec = bool(decoupled_weight_decay)
+    cdef bint single
+    cdef Py_ssize_t i
+    cdef int64_t n, st
+    cdef void *pp
+    cdef void *pg
+    cdef void *pm
+    cdef void *pv
+    if not (len(params) == len(grads) == len(exp_avgs) == len(exp_avg_sqs) == len(steps)):
+        raise ValueError(f"{fn}: params, grads, exp_avgs, exp_avg_sqs and steps must have the "
+                         f"same length")
+    for i in range(len(params)):
+        P, G, M, V, step = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i], steps[i]
+        if not (type(step) is int and 1 <= step < (1 << 63)
+                and _update_arrays_ok(P, G, (M, V))):
+            adam_update(P, G, M, V, step, lr, beta1, beta2, eps, weight_decay,
+                        decoupled_weight_decay)
+            continue
+        st = step
+        single = cnp.PyArray_TYPE(<cnp.ndarray>P) == cnp.NPY_FLOAT32
+        n = cnp.PyArray_SIZE(<cnp.ndarray>P)
+        pp = _ptr(P)
+        pg = _ptr(G)
+        pm = _ptr(M)
+        pv = _ptr(V)
+        with nogil:
+            if single:
+                pydl_sadam_update(n, <float *>pp, <const float *>pg, <float *>pm, <float *>pv,
+                                  st, lr_, b1, b2, ep, wd, dec, 0)
+            else:
+                pydl_dadam_update(n, <double *>pp, <const double *>pg, <double *>pm,
+                                  <double *>pv, st, lr_, b1, b2, ep, wd, dec, 0)
 
 
 def rmsprop_update(param, grad, square_avg, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Iterable, List, Tuple, Union
 import numpy as np
 
 from pydl import ops
+from pydl._nn import _adam_update_many, _sgd_update_many
 
 
 def _nonneg(value: Any, name: str, owner: str) -> float:
@@ -37,11 +38,19 @@ class Optimizer:
 
     def step(self, pairs: Iterable[Tuple[np.ndarray, np.ndarray]]) -> None:
         """Update every (param, grad) pair in place."""
+        items = []
         for param, grad in pairs:
             st = self.state.get(id(param))
             if st is None or st["param"] is not param:
                 st = self.state[id(param)] = {"param": param, "step": 0}
             st["step"] += 1
+            items.append((param, grad, st))
+        self._update_all(items)
+
+    def _update_all(self, items: List[Tuple[np.ndarray, np.ndarray, Dict[str, Any]]]) -> None:
+        """Update each (param, grad, state) in order; subclasses may do it in
+        one call."""
+        for param, grad, st in items:
             self._update(param, grad, st)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, st: Dict[str, Any]) -> None:
@@ -77,15 +86,21 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
                 "nesterov": self.nesterov, "weight_decay": self.weight_decay}
 
-    def _update(self, param, grad, st):
-        vel = None
-        if self.momentum != 0:
-            vel = st.get("velocity")
-            if vel is None:
-                vel = st["velocity"] = np.zeros_like(param)
-        ops.sgd_update(param, grad, vel, self.lr, momentum=self.momentum,
-                       dampening=self.dampening, nesterov=self.nesterov,
-                       weight_decay=self.weight_decay, first_step=st["step"] == 1)
+    def _velocity(self, param, st):
+        if self.momentum == 0:
+            return None
+        vel = st.get("velocity")
+        if vel is None:
+            vel = st["velocity"] = np.zeros_like(param)
+        return vel
+
+    def _update_all(self, items):
+        # one call for all parameters: the per-call checks of the scalars
+        # and the Python call overhead once, not per parameter
+        _sgd_update_many([p for p, _, _ in items], [g for _, g, _ in items],
+                         [self._velocity(p, st) for p, _, st in items],
+                         [st["step"] == 1 for _, _, st in items], self.lr, self.momentum,
+                         self.dampening, self.nesterov, self.weight_decay)
 
 
 class Adam(Optimizer):
@@ -113,14 +128,19 @@ class Adam(Optimizer):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
                 "weight_decay": self.weight_decay}
 
-    def _update(self, param, grad, st):
+    @staticmethod
+    def _moments(param, st):
         if "exp_avg" not in st:
             st["exp_avg"] = np.zeros_like(param)
             st["exp_avg_sq"] = np.zeros_like(param)
-        ops.adam_update(param, grad, st["exp_avg"], st["exp_avg_sq"], st["step"], lr=self.lr,
-                        beta1=self.betas[0], beta2=self.betas[1], eps=self.eps,
-                        weight_decay=self.weight_decay,
-                        decoupled_weight_decay=self._decoupled)
+        return st
+
+    def _update_all(self, items):
+        states = [self._moments(p, st) for p, _, st in items]
+        _adam_update_many([p for p, _, _ in items], [g for _, g, _ in items],
+                          [st["exp_avg"] for st in states], [st["exp_avg_sq"] for st in states],
+                          [st["step"] for st in states], self.lr, self.betas[0], self.betas[1],
+                          self.eps, self.weight_decay, self._decoupled)
 
 
 class AdamW(Adam):

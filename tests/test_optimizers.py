@@ -4,7 +4,7 @@ minimize(), argument validation."""
 import numpy as np
 import pytest
 
-from pydl import optimizers
+from pydl import ops, optimizers
 from pydl.optimizers import SGD, Adam, AdamW, RMSProp, minimize
 
 CONFIGS = [
@@ -146,6 +146,46 @@ def test_lr_zero_leaves_params_but_keeps_state(rng):
     opt.step([(p, rng.normal(0, 1, 6))])
     np.testing.assert_array_equal(p, before)
     assert opt.state[id(p)]["step"] == 1 and "velocity" in opt.state[id(p)]
+
+
+@pytest.mark.parametrize("make, update", [
+    (lambda: SGD(lr=0.1), lambda p, g, st, k: ops.sgd_update(p, g, None, 0.1)),
+    (lambda: SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+     lambda p, g, st, k: ops.sgd_update(p, g, st, 0.1, 0.9, 0.0, True, 0.01, k == 1)),
+    (lambda: Adam(lr=0.01, weight_decay=0.1),
+     lambda p, g, st, k: ops.adam_update(p, g, st[0], st[1], k, 0.01, weight_decay=0.1)),
+    (lambda: AdamW(lr=0.01, weight_decay=0.1),
+     lambda p, g, st, k: ops.adam_update(p, g, st[0], st[1], k, 0.01, weight_decay=0.1,
+                                         decoupled_weight_decay=True)),
+], ids=["sgd", "sgd_nesterov_wd", "adam", "adamw"])
+def test_step_in_one_call_equals_the_op_per_parameter(make, update, rng):
+    # SGD and Adam update all parameters in one call; the result must be the
+    # op's, parameter by parameter, bit for bit (float32 and float64 mixed,
+    # a non-contiguous gradient converted as the op converts it)
+    params = [rng.standard_normal(s).astype(dt) for s, dt in
+              (((3, 4), np.float32), ((5,), np.float64), ((2, 3, 2), np.float32))]
+    ref = [p.copy() for p in params]
+    states = [(np.zeros_like(p), np.zeros_like(p)) for p in ref]
+    opt = make()
+    for k in (1, 2, 3):
+        grads = [rng.standard_normal(p.shape).astype(p.dtype) for p in params]
+        grads[2] = np.asfortranarray(grads[2])
+        opt.step(list(zip(params, grads)))
+        for p, g, st in zip(ref, grads, states):
+            update(p, g, st[0] if isinstance(opt, SGD) else st, k)
+    for p, r in zip(params, ref):
+        np.testing.assert_array_equal(p, r)
+
+
+def test_step_in_one_call_rejects_like_the_op(rng):
+    good = (np.zeros(3, np.float32), np.ones(3, np.float32))
+    with pytest.raises(TypeError, match="sgd_update: expected param of dtype"):
+        SGD(lr=0.1).step([good, (np.zeros(3, np.int64), np.ones(3))])
+    with pytest.raises(ValueError, match="adam_update: grad has shape"):
+        Adam().step([good, (np.zeros(3), np.ones(4))])
+    p = np.zeros(4)
+    with pytest.raises(ValueError, match="share memory"):
+        SGD(lr=0.1, momentum=0.9).step([(p, p)])
 
 
 def test_state_per_parameter(rng):
