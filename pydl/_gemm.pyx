@@ -182,6 +182,19 @@ cdef bint _unit_cols(cnp.ndarray c):
     return True
 
 
+
+cdef bint _broadcasts_to(cnp.ndarray c, int64_t m, int64_t n):
+    """c's shape broadcasts to (m, n) (numpy's rules: at most 2 axes here,
+    each 1 or the result's size), checked in C."""
+    cdef int nd = cnp.PyArray_NDIM(c)
+    cdef cnp.npy_intp *d = cnp.PyArray_DIMS(c)
+    if nd > 2:
+        return False
+    if nd == 2 and not (d[0] == 1 or d[0] == m):
+        return False
+    return nd == 0 or d[nd - 1] == 1 or d[nd - 1] == n
+
+
 def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out=None):
     """General matrix multiply: ``alpha * op(a) @ op(b) + beta * c``.
 
@@ -238,11 +251,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out
         C = _as_array(c, fn, "c")
         if cnp.PyArray_TYPE(C) != typenum:
             _check_same_dtype(fn, [("a", A), ("c", C)])
-        try:
-            fits = np.broadcast_shapes(_shp(C), (m, n)) == (m, n)
-        except ValueError:
-            fits = False
-        if not fits:
+        if not _broadcasts_to(C, m, n):
             raise ValueError(f"gemm: c has shape {_shp(C)}, which does not broadcast to the "
                              f"result shape ({m}, {n})")
     elif beta_ != 0:
