@@ -3,11 +3,15 @@
  * (conv_lanes.h): which layers it takes, weight packing, workspaces and
  * threads.
  *
- * Threads first interleave the input, one (image group, channel) plane
- * each, into one shared lane buffer; then thread t owns a contiguous range
- * of (image group, output row) items and writes those rows of every output
- * channel.  Each output is summed by one thread in a fixed order, so the
- * result does not depend on the thread count.
+ * Forward and data gradient (cl_run): when the threads can share the
+ * image groups evenly, thread t interleaves and computes whole groups in a
+ * buffer of its own; otherwise all threads first interleave the input, one
+ * (image group, channel) plane each, into one shared lane buffer, then
+ * thread t owns a contiguous range of (image group, output row) items and
+ * writes those rows of every output channel.  Weight gradient: one thread
+ * per image group, the groups' gradients added in group order.  Each
+ * output is summed by one thread in a fixed order, so the result does not
+ * depend on the thread count.
  */
 #include <stddef.h>
 #include <stdint.h>
