@@ -244,7 +244,9 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * element by element, so one zmm holds one element of 16 images and every
  * multiply-add serves them all with one broadcast weight.  Forward, the
  * weight gradient (kernel width <= 7; each group of 16 images summed by
- * one thread, the groups added in order) and, at stride 1, the data
+ * one thread, the groups added in order; the bias gradient summed in
+ * double from the same interleaved grad_y, also when it is asked for
+ * alone) and, at stride 1, the data
  * gradient (a forward pass over grad_y with the filters flipped); passes
  * with fewer than 64 multiply-adds per source element (K*R*S, or C*R*S for
  * the data gradient) only while their source is at most 2 MiB.  Each

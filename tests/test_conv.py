@@ -500,6 +500,21 @@ def test_needs_selects_gradients(needs, dtype, rng):
             assert a is None
 
 
+@pytest.mark.parametrize("needs", [(False, False, True), (False, True, True), (True, False, True)])
+def test_bias_gradient_alone_equals_it_with_the_others_batch_in_lanes(needs, rng):
+    # float32 layers of >= 32 images with few channels sum the bias gradient
+    # from the interleaved grad_y (csrc/conv/conv_lanes.c) whatever else is
+    # asked for
+    x, w = rand((33, 3, 10, 9), np.float32, rng), rand((5, 3, 3, 3), np.float32, rng)
+    gy = rand(conv2d(x, w, padding=1).shape, np.float32, rng)
+    full = conv2d_backward(gy, x, w, padding=1)
+    got = conv2d_backward(gy, x, w, padding=1, needs=needs)
+    for want, a, b in zip(needs, got, full):
+        if want:
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(got[2], gy.astype(np.float64).sum(axis=(0, 2, 3)), rtol=1e-6)
+
+
 def test_needs_accepts_numpy_bools(rng):
     x, w = rand((1, 2, 4, 4), np.float32, rng), rand((3, 2, 2, 2), np.float32, rng)
     gy = rand((1, 3, 3, 3), np.float32, rng)

@@ -174,17 +174,15 @@ int pydl_sconv2d_bwd_data(const pydl_conv2d_params *p, const float *grad_y, cons
 int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
                             float *grad_w, float *grad_bias, int n_threads)
 {
+    if (pydl_cl_takes_bwd_weight(p)) {
+        return pydl_cl_bwd_weight(p, grad_y, x, grad_w, grad_bias, conv_threads(n_threads));
+    }
     if (grad_w == NULL) {
         sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
         return PYDL_OK;
     }
     if (pydl_wg_takes_bwd_weight(p)) {
         const int status = pydl_wg_bwd_weight(p, grad_y, x, grad_w, conv_threads(n_threads));
-        sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
-        return status;
-    }
-    if (pydl_cl_takes_bwd_weight(p)) {
-        const int status = pydl_cl_bwd_weight(p, grad_y, x, grad_w, conv_threads(n_threads));
         sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
         return status;
     }

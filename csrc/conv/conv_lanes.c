@@ -256,12 +256,14 @@ int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
     return cl_run(&job, pydl_cl_kernels_get(), nt);
 }
 
-/* Each image group's gradient is computed by one thread (which interleaves
- * that group's x and grad_y into its own buffers, still in its cache) and
- * kept apart; the groups' gradients are then added in group order, so the
- * result does not depend on the thread count. */
+/* Each image group's gradients are computed by one thread (which
+ * interleaves that group's x and grad_y into its own buffers, still in its
+ * cache) and kept apart; the groups' gradients are then added in group
+ * order, so the result does not depend on the thread count.  The bias
+ * gradient is summed from the interleaved grad_y (in double, lane_sum),
+ * also when it is the only one asked for, so it is the same either way. */
 int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
-                       float *grad_w, int nt)
+                       float *grad_w, float *grad_bias, int nt)
 {
     const pydl_cl_kernels *kern = pydl_cl_kernels_get();
     pydl_cl_geom g = {.cin = p->c, .kout = p->k, .r = p->r, .s = p->s, .sw = p->stride_w,
@@ -270,13 +272,19 @@ int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
     const int64_t groups = (p->n + PYDL_CL_LANES - 1) / PYDL_CL_LANES;
     const int64_t kb = pydl_cl_weight_kb(p->s);
     const int64_t xplane = p->h * g.wb * PYDL_CL_LANES, x_group = p->c * xplane;
-    const int64_t gplane = p->out_h * p->out_w * PYDL_CL_LANES, gy_group = p->k * gplane;
-    const int64_t x_image = p->c * p->h * p->w, gy_image = p->k * p->out_h * p->out_w;
-    const int64_t size = p->k * p->c * p->r * p->s;
-    float *parts = pydl_workspace(PYDL_WS_CONV_PARTS, (size_t)(groups * size) * sizeof(float));
-    if (parts == NULL) {
+    const int64_t hwo = p->out_h * p->out_w, gplane = hwo * PYDL_CL_LANES;
+    const int64_t gy_group = p->k * gplane;
+    const int64_t x_image = p->c * p->h * p->w, gy_image = p->k * hwo;
+    const int64_t size = grad_w != NULL ? p->k * p->c * p->r * p->s : 0;
+    /* per group: the weight gradient (floats), then the bias sums (doubles) */
+    const size_t wbytes = ((size_t)(groups * size) * sizeof(float) + 63) / 64 * 64;
+    char *scratch = pydl_workspace(PYDL_WS_CONV_PARTS,
+                                   wbytes + (size_t)(groups * p->k) * sizeof(double));
+    if (scratch == NULL) {
         return PYDL_ERR_NOMEM;
     }
+    float *parts = (float *)scratch;
+    double *bias_parts = (double *)(scratch + wbytes);
     int status = PYDL_OK;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && groups > 1)
     for (int64_t grp = 0; grp < groups; grp++) {
@@ -289,13 +297,19 @@ int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
         }
         const int64_t first = grp * PYDL_CL_LANES;
         const int64_t lanes = p->n - first < PYDL_CL_LANES ? p->n - first : PYDL_CL_LANES;
+        for (int64_t k = 0; k < p->k; k++) {
+            kern->pack(grad_y + first * gy_image + k * hwo, gy_image, lanes, p->out_h,
+                       p->out_w, 0, p->out_w, gt + k * gplane);
+            if (grad_bias != NULL) {
+                bias_parts[grp * p->k + k] = kern->lane_sum(gt + k * gplane, hwo);
+            }
+        }
+        if (grad_w == NULL) {
+            continue;
+        }
         for (int64_t c = 0; c < p->c; c++) {
             kern->pack(x + first * x_image + c * p->h * p->w, x_image, lanes, p->h, p->w,
                        p->pad_left, g.wb, xt + c * xplane);
-        }
-        for (int64_t k = 0; k < p->k; k++) {
-            kern->pack(grad_y + first * gy_image + k * p->out_h * p->out_w, gy_image, lanes,
-                       p->out_h, p->out_w, 0, p->out_w, gt + k * gplane);
         }
         for (int64_t c = 0; c < p->c; c++) {
             for (int64_t r = 0; r < p->r; r++) {
@@ -315,6 +329,13 @@ int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
             sum += parts[grp * size + i];
         }
         grad_w[i] = sum;
+    }
+    for (int64_t k = 0; grad_bias != NULL && k < p->k; k++) {
+        double sum = bias_parts[k];
+        for (int64_t grp = 1; grp < groups; grp++) {
+            sum += bias_parts[grp * p->k + k];
+        }
+        grad_bias[k] = (float)sum;
     }
     return PYDL_OK;
 }

@@ -10,7 +10,7 @@
  * over grad_y with the filters flipped and channels swapped) run this way.
  *
  * The framework (conv_lanes.c: weight packing, workspaces, threads) is
- * portable; the kernels (interleave, row, de-interleave, weight) exist for the
+ * portable; the kernels (interleave, row, de-interleave, weight, sum) exist for the
  * avx512 path only (conv_lanes_avx512.c).  pydl_cl_kernels_get() returns
  * NULL on other paths, and the layer takes another algorithm there.
  *
@@ -45,6 +45,10 @@
  * for s < S.  gt holds grad_y interleaved like xt (pack with pad_left 0,
  * wb = out_w), kout planes of out_h*out_w*16 floats per image group; groups
  * of xt and gt are x_group and gy_group floats apart.
+ *
+ * lane_sum returns the sum of all count*16 floats at xt, in double: lane l
+ * summed over the count vectors in order, then the lanes added in order
+ * 0, 1, ..., 15.
  */
 #ifndef PYDL_CONV_LANES_H
 #define PYDL_CONV_LANES_H
@@ -73,6 +77,7 @@ typedef struct pydl_cl_kernels {
     void (*weight)(const pydl_cl_geom *g, int64_t groups, int64_t out_h, int64_t sh,
                    int64_t pad_top, const float *xt, int64_t x_group, const float *gt,
                    int64_t gy_group, int64_t c, int64_t r, int64_t k0, float *gw);
+    double (*lane_sum)(const float *xt, int64_t count);
 } pydl_cl_kernels;
 
 /* Output channels per weight-gradient block (conv_lanes.h): kb x S
@@ -101,7 +106,9 @@ int pydl_cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, con
                 float *y, int nt);
 int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
                      float *grad_x, int nt);
+/* grad_w and grad_bias (either may be NULL, not both): the bias from the
+ * interleaved grad_y, so the same with or without grad_w. */
 int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
-                       float *grad_w, int nt);
+                       float *grad_w, float *grad_bias, int nt);
 
 #endif /* PYDL_CONV_LANES_H */

@@ -317,9 +317,28 @@ static void cl_weight_avx512(const pydl_cl_geom *g, int64_t groups, int64_t out_
     }
 }
 
+static double cl_lane_sum_avx512(const float *xt, int64_t count)
+{
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    for (int64_t i = 0; i < count; i++) {
+        const __m512 v = _mm512_loadu_ps(xt + i * 16);
+        lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+        hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+    }
+    double lane[16];
+    _mm512_storeu_pd(lane, lo);
+    _mm512_storeu_pd(lane + 8, hi);
+    double sum = 0.0;
+    for (int l = 0; l < 16; l++) {
+        sum += lane[l];
+    }
+    return sum;
+}
+
 const pydl_cl_kernels pydl_cl_kernels_avx512 = {
     .pack = cl_pack_avx512,
     .row = cl_row_avx512,
     .unpack = cl_unpack_avx512,
     .weight = cl_weight_avx512,
+    .lane_sum = cl_lane_sum_avx512,
 };
