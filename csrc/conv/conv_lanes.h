@@ -47,7 +47,8 @@
  * of xt and gt are x_group and gy_group floats apart.
  *
  * lane_sum returns the sum of all count*16 floats at xt, in double: lane l
- * summed over the count vectors in order, then the lanes added in order
+ * of vector i added to partial sum i % 4 of lane l, in order of i; the
+ * partial sums added as (0 + 1) + (2 + 3); then the lanes added in order
  * 0, 1, ..., 15.
  */
 #ifndef PYDL_CONV_LANES_H

@@ -317,17 +317,34 @@ static void cl_weight_avx512(const pydl_cl_geom *g, int64_t groups, int64_t out_
     }
 }
 
+/* Vectors i = 4q + j go to partial sums j (four chains, not one: the adds'
+ * latency would bound a single one). */
 static double cl_lane_sum_avx512(const float *xt, int64_t count)
 {
-    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
-    for (int64_t i = 0; i < count; i++) {
-        const __m512 v = _mm512_loadu_ps(xt + i * 16);
-        lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
-        hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+    __m512d lo[4], hi[4];
+    for (int j = 0; j < 4; j++) {
+        lo[j] = _mm512_setzero_pd();
+        hi[j] = _mm512_setzero_pd();
+    }
+    int64_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        for (int j = 0; j < 4; j++) {
+            const __m512 v = _mm512_loadu_ps(xt + (i + j) * 16);
+            lo[j] = _mm512_add_pd(lo[j], _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+            hi[j] = _mm512_add_pd(hi[j], _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+        }
+    }
+    for (int j = 0; j < 3; j++) {
+        if (i + j < count) {
+            const __m512 v = _mm512_loadu_ps(xt + (i + j) * 16);
+            lo[j] = _mm512_add_pd(lo[j], _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+            hi[j] = _mm512_add_pd(hi[j], _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+        }
     }
     double lane[16];
-    _mm512_storeu_pd(lane, lo);
-    _mm512_storeu_pd(lane + 8, hi);
+    _mm512_storeu_pd(lane, _mm512_add_pd(_mm512_add_pd(lo[0], lo[1]), _mm512_add_pd(lo[2], lo[3])));
+    _mm512_storeu_pd(lane + 8,
+                     _mm512_add_pd(_mm512_add_pd(hi[0], hi[1]), _mm512_add_pd(hi[2], hi[3])));
     double sum = 0.0;
     for (int l = 0; l < 16; l++) {
         sum += lane[l];
