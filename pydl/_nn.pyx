@@ -1103,15 +1103,7 @@ def sgd_update(param, grad, velocity, lr, momentum=0.0, dampening=0.0, nesterov=
     cdef str fn = "sgd_update"
     P = _param(param, fn)
     G = _like(fn, "param", P, "grad", grad)
-    cdef double lr_ = _at_least(lr, fn, "lr", 0.0)
-    cdef double mom = _at_least(momentum, fn, "momentum", 0.0)
-    cdef double damp = _real(dampening, fn, "dampening")
-    cdef double wd = _at_least(weight_decay, fn, "weight_decay", 0.0)
-    cdef bint nest = bool(nesterov)
-    cdef bint first = bool(first_step)
-    if nest and (mom <= 0.0 or damp != 0.0):
-        raise ValueError(f"{fn}: nesterov=True requires momentum > 0 and dampening == 0, got "
-                         f"momentum={momentum!r}, dampening={dampening!r}")
+    lr_, mom, damp, nest, wd = _sgd_scalars(fn, lr, momentum, dampening, nesterov, weight_decay)
     V = None
     if mom != 0.0:
         if velocity is None:
@@ -1119,10 +1111,30 @@ def sgd_update(param, grad, velocity, lr, momentum=0.0, dampening=0.0, nesterov=
                              f"np.zeros_like(param) (with first_step=True on the first step)")
         V = _state(velocity, fn, "velocity", P)
     _no_overlap(fn, (("param", P), ("velocity", V)), (("grad", G),))
-    cdef int64_t n = P.size
+    _sgd_call(P, G, V, bool(first_step), lr_, mom, damp, nest, wd)
+
+
+cdef tuple _sgd_scalars(str fn, lr, momentum, dampening, nesterov, weight_decay):
+    """sgd_update's scalars, checked: (lr, momentum, dampening, nesterov,
+    weight_decay)."""
+    cdef double mom = _at_least(momentum, fn, "momentum", 0.0)
+    cdef double damp = _real(dampening, fn, "dampening")
+    cdef bint nest = bool(nesterov)
+    lr_ = _at_least(lr, fn, "lr", 0.0)
+    wd = _at_least(weight_decay, fn, "weight_decay", 0.0)
+    if nest and (mom <= 0.0 or damp != 0.0):
+        raise ValueError(f"{fn}: nesterov=True requires momentum > 0 and dampening == 0, got "
+                         f"momentum={momentum!r}, dampening={dampening!r}")
+    return lr_, mom, damp, nest, wd
+
+
+cdef void _sgd_call(object P, object G, object V, bint first, double lr_, double mom,
+                    double damp, bint nest, double wd):
+    """The kernel on checked arrays (V None when momentum is 0)."""
+    cdef int64_t n = cnp.PyArray_SIZE(<cnp.ndarray>P)
     cdef void *pp = _ptr(P)
     cdef void *pg = _ptr(G)
-    cdef void *pv = _ptr(V)
+    cdef void *pv = _ptr(V) if mom != 0.0 else NULL
     cdef bint single = _single(P)
     with nogil:
         if single:
@@ -1169,42 +1181,18 @@ def _sgd_update_many(list params, list grads, list velocities, list first_steps,
     converts or raises); earlier ones are then already updated, as in a
     loop of sgd_update calls."""
     cdef str fn = "sgd_update"
-    cdef double lr_ = _at_least(lr, fn, "lr", 0.0)
-    cdef double mom = _at_least(momentum, fn, "momentum", 0.0)
-    cdef double damp = _real(dampening, fn, "dampening")
-    cdef double wd = _at_least(weight_decay, fn, "weight_decay", 0.0)
-    cdef bint nest = bool(nesterov)
-    cdef bint first, single
-    cdef Py_ssize_t i
-    cdef int64_t n
-    cdef void *pp
-    cdef void *pg
-    cdef void *pv
-    if nest and (mom <= 0.0 or damp != 0.0):
-        raise ValueError(f"{fn}: nesterov=True requires momentum > 0 and dampening == 0, got "
-                         f"momentum={momentum!r}, dampening={dampening!r}")
+    lr_, mom, damp, nest, wd = _sgd_scalars(fn, lr, momentum, dampening, nesterov, weight_decay)
     if not (len(params) == len(grads) == len(velocities) == len(first_steps)):
         raise ValueError(f"{fn}: params, grads, velocities and first_steps must have the same "
                          f"length")
+    cdef Py_ssize_t i
     for i in range(len(params)):
         P, G, V = params[i], grads[i], velocities[i]
-        if not _update_arrays_ok(P, G, (V,) if mom != 0.0 else ()):
+        if _update_arrays_ok(P, G, (V,) if mom != 0.0 else ()):
+            _sgd_call(P, G, V, bool(first_steps[i]), lr_, mom, damp, nest, wd)
+        else:
             sgd_update(P, G, V, lr, momentum, dampening, nesterov, weight_decay,
                        first_steps[i])
-            continue
-        first = bool(first_steps[i])
-        single = cnp.PyArray_TYPE(<cnp.ndarray>P) == cnp.NPY_FLOAT32
-        n = cnp.PyArray_SIZE(<cnp.ndarray>P)
-        pp = _ptr(P)
-        pg = _ptr(G)
-        pv = _ptr(V) if mom != 0.0 else NULL
-        with nogil:
-            if single:
-                pydl_ssgd_update(n, <float *>pp, <const float *>pg, <float *>pv, lr_, mom, damp,
-                                 nest, wd, first, 0)
-            else:
-                pydl_dsgd_update(n, <double *>pp, <const double *>pg, <double *>pv, lr_, mom,
-                                 damp, nest, wd, first, 0)
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
@@ -1253,15 +1241,22 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta
                         f"{type(step).__name__} {step!r}") from None
     if step_i < 1 or step_i >= (1 << 63):
         raise ValueError(f"{fn}: step must be an int >= 1 (the 1-based step count), got {step_i}")
-    cdef int64_t st = step_i
-    cdef double lr_ = _at_least(lr, fn, "lr", 0.0)
-    cdef double b1 = _in_range(beta1, fn, "beta1", 0.0, 1.0, True)
-    cdef double b2 = _in_range(beta2, fn, "beta2", 0.0, 1.0, True)
-    cdef double ep = _at_least(eps, fn, "eps", 0.0)
-    cdef double wd = _at_least(weight_decay, fn, "weight_decay", 0.0)
-    cdef bint dec = bool(decoupled_weight_decay)
+    lr_, b1, b2, ep, wd = _adam_scalars(fn, lr, beta1, beta2, eps, weight_decay)
     _no_overlap(fn, (("param", P), ("exp_avg", M), ("exp_avg_sq", V)), (("grad", G),))
-    cdef int64_t n = P.size
+    _adam_call(P, G, M, V, step_i, lr_, b1, b2, ep, wd, bool(decoupled_weight_decay))
+
+
+cdef tuple _adam_scalars(str fn, lr, beta1, beta2, eps, weight_decay):
+    """adam_update's scalars, checked: (lr, beta1, beta2, eps, weight_decay)."""
+    return (_at_least(lr, fn, "lr", 0.0), _in_range(beta1, fn, "beta1", 0.0, 1.0, True),
+            _in_range(beta2, fn, "beta2", 0.0, 1.0, True), _at_least(eps, fn, "eps", 0.0),
+            _at_least(weight_decay, fn, "weight_decay", 0.0))
+
+
+cdef void _adam_call(object P, object G, object M, object V, int64_t st, double lr_, double b1,
+                     double b2, double ep, double wd, bint dec):
+    """The kernel on checked arrays and step."""
+    cdef int64_t n = cnp.PyArray_SIZE(<cnp.ndarray>P)
     cdef void *pp = _ptr(P)
     cdef void *pg = _ptr(G)
     cdef void *pm = _ptr(M)
@@ -1284,43 +1279,20 @@ def _adam_update_many(list params, list grads, list exp_avgs, list exp_avg_sqs, 
     Optimizer.step); arrays or steps not ready as they are go through
     adam_update itself (which converts or raises)."""
     cdef str fn = "adam_update"
-    cdef double lr_ = _at_least(lr, fn, "lr", 0.0)
-    cdef double b1 = _in_range(beta1, fn, "beta1", 0.0, 1.0, True)
-    cdef double b2 = _in_range(beta2, fn, "beta2", 0.0, 1.0, True)
-    cdef double ep = _at_least(eps, fn, "eps", 0.0)
-    cdef double wd = _at_least(weight_decay, fn, "weight_decay", 0.0)
+    lr_, b1, b2, ep, wd = _adam_scalars(fn, lr, beta1, beta2, eps, weight_decay)
     cdef bint dec = bool(decoupled_weight_decay)
-    cdef bint single
-    cdef Py_ssize_t i
-    cdef int64_t n, st
-    cdef void *pp
-    cdef void *pg
-    cdef void *pm
-    cdef void *pv
     if not (len(params) == len(grads) == len(exp_avgs) == len(exp_avg_sqs) == len(steps)):
         raise ValueError(f"{fn}: params, grads, exp_avgs, exp_avg_sqs and steps must have the "
                          f"same length")
+    cdef Py_ssize_t i
     for i in range(len(params)):
         P, G, M, V, step = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i], steps[i]
-        if not (type(step) is int and 1 <= step < (1 << 63)
+        if (type(step) is int and 1 <= step < (1 << 63)
                 and _update_arrays_ok(P, G, (M, V))):
+            _adam_call(P, G, M, V, step, lr_, b1, b2, ep, wd, dec)
+        else:
             adam_update(P, G, M, V, step, lr, beta1, beta2, eps, weight_decay,
                         decoupled_weight_decay)
-            continue
-        st = step
-        single = cnp.PyArray_TYPE(<cnp.ndarray>P) == cnp.NPY_FLOAT32
-        n = cnp.PyArray_SIZE(<cnp.ndarray>P)
-        pp = _ptr(P)
-        pg = _ptr(G)
-        pm = _ptr(M)
-        pv = _ptr(V)
-        with nogil:
-            if single:
-                pydl_sadam_update(n, <float *>pp, <const float *>pg, <float *>pm, <float *>pv,
-                                  st, lr_, b1, b2, ep, wd, dec, 0)
-            else:
-                pydl_dadam_update(n, <double *>pp, <const double *>pg, <double *>pm,
-                                  <double *>pv, st, lr_, b1, b2, ep, wd, dec, 0)
 
 
 def rmsprop_update(param, grad, square_avg, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
