@@ -94,6 +94,14 @@ static int64_t pool_count_in(int64_t start, int64_t dil, int64_t k, int64_t size
 
 static inline int64_t pool_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* ow, or hi if ow lies in the interior [lo, hi) that the vector loops
+ * cover: for (ow = pool_skip(0, lo, hi); ow < out_w; ow = pool_skip(ow + 1,
+ * lo, hi)) visits the edge columns only. */
+static inline int64_t pool_skip(int64_t ow, int64_t lo, int64_t hi)
+{
+    return ow >= lo && ow < hi ? hi : ow;
+}
+
 /* Threads for a pooling call: one when the whole call is small. */
 static int pool_threads(const pydl_pool2d_params *p, int n_threads)
 {

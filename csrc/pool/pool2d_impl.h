@@ -252,13 +252,8 @@ static int POOL_MAX_ROW_FAST(const pydl_pool2d_params *p, const pool_axis *cols,
              out)) {
         return 0;
     }
-    for (int64_t ow = 0; ow < p->out_w; ow++) {
-        if (ow == cols->lo) {
-            ow = cols->hi;
-            if (ow >= p->out_w) {
-                break;
-            }
-        }
+    for (int64_t ow = pool_skip(0, cols->lo, cols->hi); ow < p->out_w;
+         ow = pool_skip(ow + 1, cols->lo, cols->hi)) {
         int64_t j0, j1;
         pool_axis_taps(cols, ow, &j0, &j1);
         const int64_t w0 = ow * p->stride_w - p->pad_left;
@@ -338,13 +333,8 @@ static void POOL_MAX_PLANE_ROWS(const pydl_pool2d_params *p, const pool_axis *ro
             }
         }
         /* Edge windows, clipped. */
-        for (int64_t ow = 0; ow < p->out_w; ow++) {
-            if (ow == cols->lo) {
-                ow = cols->hi;
-                if (ow >= p->out_w) {
-                    break;
-                }
-            }
+        for (int64_t ow = pool_skip(0, cols->lo, cols->hi); ow < p->out_w;
+             ow = pool_skip(ow + 1, cols->lo, cols->hi)) {
             int64_t j0, j1;
             pool_axis_taps(cols, ow, &j0, &j1);
             const POOL_T *r = row + ow * p->stride_w - p->pad_left;
@@ -391,13 +381,8 @@ static void POOL_MAX_PLANE(const pydl_pool2d_params *p, const pool_axis *rows,
             }
         }
         /* Edge windows, clipped (all windows when vec == 0). */
-        for (int64_t ow = 0; ow < p->out_w; ow++) {
-            if (ow == lo && lo < hi) {
-                ow = hi;
-                if (ow >= p->out_w) {
-                    break;
-                }
-            }
+        for (int64_t ow = pool_skip(0, lo, hi); ow < p->out_w;
+             ow = pool_skip(ow + 1, lo, hi)) {
             POOL_MAX_WINDOW(p, cols, xp, oh, i0, i1, ow, out, idx);
         }
     }
