@@ -336,6 +336,29 @@ PYDL_API int pydl_smaxpool2d_bwd(const pydl_pool2d_params *p, const float *grad_
                                  const int64_t *indices, float *grad_x, int n_threads);
 PYDL_API int pydl_dmaxpool2d_bwd(const pydl_pool2d_params *p, const double *grad_y,
                                  const int64_t *indices, double *grad_x, int n_threads);
+/* 2x2 max pooling at stride 2 without padding, with a compact in-window
+ * code (pool/maxpool2x2.c): the pooling layer's path, which keeps one byte
+ * per output for its backward instead of an int64 index.  x is planes
+ * planes of h x w (h, w >= 2); y and code are planes x (h/2) x (w/2)
+ * (an odd last row or column lies in no window).  Window (i, j) takes the
+ * maximum of x[2i][2j], x[2i][2j+1], x[2i+1][2j], x[2i+1][2j+1] (taps 0 to
+ * 3) with the tie and NaN rule of pydl_smaxpool2d_fwd, and code = the tap
+ * chosen.  With relu != 0, y = relu(max) as pydl_srelu_fwd gives, and code =
+ * 4 where max is not > 0 (ReLU passes no gradient there).
+ * Backward: grad_x is overwritten: 0 + grad_y[o] at the tap of window o,
+ * +0 everywhere else (also at every tap of a window of code 4 or more).
+ * So the pair gives, bit for bit, what pydl_smaxpool2d_fwd with indices and
+ * pydl_smaxpool2d_bwd give (after pydl_srelu_fwd / pydl_srelu_bwd on y for
+ * relu != 0).  Thread t owns a contiguous range of the output rows and the
+ * two input rows under each (plus a plane's odd last row). */
+PYDL_API int pydl_smaxpool2x2_fwd(int64_t planes, int64_t h, int64_t w, int relu,
+                                  const float *x, float *y, uint8_t *code, int n_threads);
+PYDL_API int pydl_dmaxpool2x2_fwd(int64_t planes, int64_t h, int64_t w, int relu,
+                                  const double *x, double *y, uint8_t *code, int n_threads);
+PYDL_API int pydl_smaxpool2x2_bwd(int64_t planes, int64_t h, int64_t w, const float *grad_y,
+                                  const uint8_t *code, float *grad_x, int n_threads);
+PYDL_API int pydl_dmaxpool2x2_bwd(int64_t planes, int64_t h, int64_t w, const double *grad_y,
+                                  const uint8_t *code, double *grad_x, int n_threads);
 /* Average pooling: y = sum of the window's input elements / divisor, where
  * divisor counts the window positions inside the padded input
  * (count_include_pad != 0) or inside the input only. */

@@ -79,6 +79,14 @@ cdef extern from "pydl.h" nogil:
                             const int64_t *indices, float *grad_x, int n_threads)
     int pydl_dmaxpool2d_bwd(const pydl_pool2d_params *p, const double *grad_y,
                             const int64_t *indices, double *grad_x, int n_threads)
+    int pydl_smaxpool2x2_fwd(int64_t planes, int64_t h, int64_t w, int relu, const float *x,
+                             float *y, uint8_t *code, int n_threads)
+    int pydl_dmaxpool2x2_fwd(int64_t planes, int64_t h, int64_t w, int relu, const double *x,
+                             double *y, uint8_t *code, int n_threads)
+    int pydl_smaxpool2x2_bwd(int64_t planes, int64_t h, int64_t w, const float *grad_y,
+                             const uint8_t *code, float *grad_x, int n_threads)
+    int pydl_dmaxpool2x2_bwd(int64_t planes, int64_t h, int64_t w, const double *grad_y,
+                             const uint8_t *code, double *grad_x, int n_threads)
     int pydl_savgpool2d_fwd(const pydl_pool2d_params *p, int count_include_pad,
                             const float *x, float *y, int n_threads)
     int pydl_davgpool2d_fwd(const pydl_pool2d_params *p, int count_include_pad,

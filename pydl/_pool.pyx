@@ -5,7 +5,7 @@ import operator
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t
 from libc.string cimport memset
 
 from pydl._cpydl cimport *
@@ -236,3 +236,96 @@ def global_max_pool2d(x):
     if X.shape[2] < 1 or X.shape[3] < 1:
         raise ValueError(f"global_max_pool2d: x has empty planes, shape {X.shape}")
     return max_pool2d(X, (X.shape[2], X.shape[3]))
+
+
+cdef _check_2x2_array(str fn, str name, a, tuple shape, dtype):
+    """a must be a C-contiguous, aligned, writeable-if-needed ndarray of that
+    exact shape and dtype (the layer's own buffers; nothing is converted)."""
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{fn}: {name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype != dtype:
+        raise TypeError(f"{fn}: {name} has dtype {a.dtype}, expected {np.dtype(dtype)}")
+    if a.shape != shape:
+        raise ValueError(f"{fn}: {name} has shape {a.shape}, expected {shape}")
+    if not (a.flags.c_contiguous and a.flags.aligned):
+        raise ValueError(f"{fn}: {name} must be C-contiguous and aligned; pass "
+                         f"np.ascontiguousarray({name})")
+
+
+def _max_pool2x2(x, y, code, bint relu):
+    """2x2 stride-2 max pooling without padding into the caller's y and
+    code (the MaxPool2D layer's path; pydl.h, pydl_smaxpool2x2_fwd): y =
+    max_pool2d(x, 2), or relu of it, and code (uint8) the chosen tap of each
+    window (0..3), or 4 where the ReLU passes no gradient.
+
+    x : (N, C, H, W) float32 or float64, C-contiguous, H and W >= 2
+    y : (N, C, H // 2, W // 2) of x's dtype; code : same shape, uint8
+    """
+    cdef str fn = "max_pool2x2"
+    if not isinstance(x, cnp.ndarray) or x.ndim != 4:
+        raise ValueError(f"{fn}: x must be an ndarray of shape (N, C, H, W), got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    if x.dtype != np.float32 and x.dtype != np.float64:
+        raise TypeError(f"{fn}: x has dtype {x.dtype}, expected float32 or float64")
+    n, c, h, w = x.shape
+    if h < 2 or w < 2:
+        raise ValueError(f"{fn}: x has shape {x.shape}: H and W must be at least 2")
+    _check_2x2_array(fn, "x", x, x.shape, x.dtype)
+    oshape = (n, c, h // 2, w // 2)
+    _check_2x2_array(fn, "y", y, oshape, x.dtype)
+    _check_2x2_array(fn, "code", code, oshape, np.uint8)
+    if not (y.flags.writeable and code.flags.writeable):
+        raise ValueError(f"{fn}: y and code must be writeable")
+    if np.may_share_memory(x, y) or np.may_share_memory(x, code):
+        raise ValueError(f"{fn}: y and code must not overlap x")
+    cdef cnp.ndarray cx = x, cy = y, cc = code
+    cdef int64_t planes = n * c, hh = h, ww = w
+    cdef void *px = cnp.PyArray_DATA(cx)
+    cdef void *py = cnp.PyArray_DATA(cy)
+    cdef uint8_t *pc = <uint8_t *>cnp.PyArray_DATA(cc)
+    cdef bint single = x.dtype == np.float32
+    with nogil:
+        if single:
+            pydl_smaxpool2x2_fwd(planes, hh, ww, relu, <const float *>px, <float *>py, pc, 0)
+        else:
+            pydl_dmaxpool2x2_fwd(planes, hh, ww, relu, <const double *>px, <double *>py, pc, 0)
+    return y
+
+
+def _max_pool2x2_backward(grad_y, code, grad_x):
+    """Gradient of :func:`_max_pool2x2` into the caller's grad_x
+    (overwritten): grad_y at each window's chosen tap, 0 elsewhere.
+
+    grad_y : (N, C, H // 2, W // 2) float32 or float64, C-contiguous
+    code : same shape, uint8, from _max_pool2x2
+    grad_x : (N, C, H, W) of grad_y's dtype
+    """
+    cdef str fn = "max_pool2x2_backward"
+    if not isinstance(grad_x, cnp.ndarray) or grad_x.ndim != 4:
+        raise ValueError(f"{fn}: grad_x must be an ndarray of shape (N, C, H, W), got "
+                         f"{getattr(grad_x, 'shape', type(grad_x).__name__)}")
+    if grad_x.dtype != np.float32 and grad_x.dtype != np.float64:
+        raise TypeError(f"{fn}: grad_x has dtype {grad_x.dtype}, expected float32 or float64")
+    n, c, h, w = grad_x.shape
+    if h < 2 or w < 2:
+        raise ValueError(f"{fn}: grad_x has shape {grad_x.shape}: H and W must be at least 2")
+    _check_2x2_array(fn, "grad_x", grad_x, grad_x.shape, grad_x.dtype)
+    if not grad_x.flags.writeable:
+        raise ValueError(f"{fn}: grad_x must be writeable")
+    oshape = (n, c, h // 2, w // 2)
+    _check_2x2_array(fn, "grad_y", grad_y, oshape, grad_x.dtype)
+    _check_2x2_array(fn, "code", code, oshape, np.uint8)
+    if np.may_share_memory(grad_x, grad_y) or np.may_share_memory(grad_x, code):
+        raise ValueError(f"{fn}: grad_x must not overlap grad_y or code")
+    cdef cnp.ndarray cg = grad_y, cc = code, cgx = grad_x
+    cdef int64_t planes = n * c, hh = h, ww = w
+    cdef void *pg = cnp.PyArray_DATA(cg)
+    cdef const uint8_t *pc = <const uint8_t *>cnp.PyArray_DATA(cc)
+    cdef void *pgx = cnp.PyArray_DATA(cgx)
+    cdef bint single = grad_x.dtype == np.float32
+    with nogil:
+        if single:
+            pydl_smaxpool2x2_bwd(planes, hh, ww, <const float *>pg, pc, <float *>pgx, 0)
+        else:
+            pydl_dmaxpool2x2_bwd(planes, hh, ww, <const double *>pg, pc, <double *>pgx, 0)
+    return grad_x

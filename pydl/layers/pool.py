@@ -6,6 +6,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from pydl import ops
+from pydl._pool import _max_pool2x2, _max_pool2x2_backward
 from pydl._windows import pool_geometry
 from pydl.layers.base import Layer, Shape, register
 
@@ -62,10 +63,38 @@ class MaxPool2D(_Pool2D):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  dilation: Any = 1, ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        g = pool_geometry(self.name, (1, 1, 8, 8), kernel_size, stride, padding, dilation,
+                          ceil_mode)
+        # 2x2 windows at stride 2 without padding tile the input: then the
+        # layer keeps a one-byte in-window code per output (pydl.h,
+        # pydl_smaxpool2x2_fwd) instead of int64 indices, and runs a ReLU
+        # before it (Sequential's fused step) in the same pass.  ceil_mode
+        # only changes odd sizes: those take the general path.
+        self._tiles2x2 = (g["kh"] == g["kw"] == g["sh"] == g["sw"] == 2
+                          and g["dh"] == g["dw"] == 1
+                          and g["pt"] == g["pb"] == g["pl"] == g["pr"] == 0)
+        self._code: Optional[np.ndarray] = None
+        self._idx: Optional[np.ndarray] = None
+
+    def _uses_code(self, x: np.ndarray) -> bool:
+        return self._tiles2x2 and not (self.ceil_mode and (x.shape[2] % 2 or x.shape[3] % 2))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self._pool(x, training, relu=False)
+
+    def _forward_then_relu(self, x: Any, training: bool = False) -> np.ndarray:
+        return self._pool(x, training, relu=True)
+
+    def _pool(self, x: Any, training: bool, relu: bool) -> np.ndarray:
         x = self._input(x, 4, "(N, C, H, W)")
         y = self._out(x)
+        self._x_shape = self._code = self._idx = self._relu_y = None
+        if self._uses_code(x):
+            code = self._buffer("code", y.shape, np.uint8)
+            _max_pool2x2(x, y, code, relu)
+            if training:
+                self._x_shape, self._code = x.shape, code
+            return y
         args = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
         if training:
             idx = self._buffer("idx", y.shape, np.int64)
@@ -73,14 +102,28 @@ class MaxPool2D(_Pool2D):
             self._x_shape, self._idx = x.shape, idx
         else:
             ops.max_pool2d(x, *args, out=y)
-            self._x_shape = None
+        if relu:
+            ops.relu(y, out=y)
+            self._relu_y = y if training else None
         return y
 
     def backward(self, grad_out: np.ndarray) -> Optional[np.ndarray]:
         shape = self._saved("_x_shape")
+        if self._code is not None:
+            g = self._grad(grad_out, self._code.shape)
+            gx = self._buffer("gx", shape, g.dtype)
+            return _max_pool2x2_backward(g, self._code, gx)
+        if self._relu_y is not None:
+            g = self._grad(grad_out, self._relu_y.shape)
+            masked = self._buffer("grad_relu", g.shape, g.dtype)
+            grad_out = ops.relu_backward(g, self._relu_y, out=masked)
         g = self._grad(grad_out, self._idx.shape)
         gx = self._buffer("gx", shape, g.dtype)
         return ops.max_pool2d_backward(g, self._idx, shape, out=gx)
+
+    def _backward_then_relu(self, grad_out: Any) -> Optional[np.ndarray]:
+        # the ReLU's mask is in the code (or applied in backward)
+        return self.backward(grad_out)
 
 
 @register
