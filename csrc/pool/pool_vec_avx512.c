@@ -8,6 +8,10 @@
  * with the 33rd input (tap 2).  NaN is only detected here (unordered compares
  * into a mask); the caller handles it.  Tails use masked loads (padding
  * lanes read nothing) and a masked store.
+ *
+ * The 2x2 kernels (smax_2x2, smax2x2_code) share pv_taps2x2 (a row pair's 32
+ * columns split into the four taps of sixteen windows) and pv_max2x2 (the
+ * tie and NaN rule, with the chosen tap).
  */
 #include <immintrin.h>
 
