@@ -220,15 +220,23 @@ class Sequential:
         on the pooled values, a Dense or Conv2D then a ReLU with the ReLU in
         place on the layer's output (see ``_steps``); the fused ReLU layer's
         own forward and backward are then not called."""
-        for layer, with_relu in _steps(self.layers):
+        for layer, with_relu in self._run_steps():
             x = layer._forward_then_relu(x, training) if with_relu else layer.forward(x, training)
         return x
+
+    def _run_steps(self) -> List[Tuple[Layer, bool]]:
+        """_steps(self.layers), worked out again only when the layers change."""
+        layers = tuple(self.layers)
+        cached = getattr(self, "_steps_cache", None)
+        if cached is None or cached[0] != layers:
+            cached = self._steps_cache = (layers, _steps(layers))
+        return cached[1]
 
     def backward(self, grad: np.ndarray) -> Optional[np.ndarray]:
         """Backpropagate dL/doutput through every layer (fills the grads);
         returns dL/dx, or None while ``layers[0].needs_input_grad`` is False
         (the default: nothing upstream needs it)."""
-        for layer, with_relu in reversed(_steps(self.layers)):
+        for layer, with_relu in reversed(self._run_steps()):
             grad = layer._backward_then_relu(grad) if with_relu else layer.backward(grad)
         return grad
 

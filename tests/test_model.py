@@ -337,6 +337,20 @@ def _run_layer_by_layer(model, x, grad):
     return h, g
 
 
+def test_run_steps_follow_a_change_of_the_layers(rng):
+    # the fused steps are worked out once, and again after model.layers changes
+    model = pydl.Sequential([Dense(4, 3), ReLU(), Dense(3, 2)], input_shape=(4,))
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    before = model.forward(x).copy()
+    assert [fused for _, fused in model._run_steps()] == [True, False]
+    model.layers[1] = Tanh()
+    assert [fused for _, fused in model._run_steps()] == [False, False, False]
+    after = model.forward(x).copy()
+    expected = model.layers[2].forward(np.tanh(model.layers[0].forward(x)))
+    np.testing.assert_allclose(after, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before, after)
+
+
 @pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)],
                          ids=["2x2", "3x3_s2_overlapping"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
