@@ -21,7 +21,8 @@ typedef enum pydl_ws_slot {
     PYDL_WS_WG_FILTERS = 6, /* Winograd filter transforms (convolution) */
     PYDL_WS_WG_ROWS = 7, /* Winograd row transforms and edge rows */
     PYDL_WS_CL_GRAD = 8, /* grad_y with the batch in lanes (convolution weight gradient) */
-    PYDL_WS_COUNT = 9
+    PYDL_WS_WG_PACKED = 9, /* Winograd filter transforms packed for the GEMM */
+    PYDL_WS_COUNT = 10
 } pydl_ws_slot;
 
 /* A 64-byte-aligned buffer of at least `bytes` bytes owned by the calling

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "conv_winograd.h"
+#include "gemm/gemm_packed.h"
 #include "parallel.h"
 #include "workspace.h"
 
@@ -40,6 +41,16 @@ typedef struct wg_geom {
  * once do not all fall in the same L1 set when rows * tc * 4 is a multiple
  * of 4 KiB. */
 static int64_t wg_plane(int64_t rows, int64_t tc) { return rows * tc + 16; }
+
+/* The filter transforms of a pass: u as laid out above, and, when not
+ * NULL, each U_e packed for the GEMM (packed + e * packed_size floats,
+ * gemm_packed.h) for the isa read once at the start of the pass. */
+typedef struct wg_filters_t {
+    const float *u;
+    const float *packed;
+    int64_t packed_size;
+    pydl_isa isa;
+} wg_filters_t;
 
 /* The geometry of the layer's own forward pass. */
 static wg_geom wg_geom_of(const pydl_conv2d_params *p)
@@ -240,16 +251,21 @@ static void wg_output_run(const wg_geom *g, const float *m, int64_t k, int64_t n
 
 /* Tiles [t0, t1) (t1 - t0 <= tc): transforms, the 16 GEMMs on
  * gemm_threads threads, inverse transforms into y. */
-static int wg_chunk(const wg_geom *g, const float *x, const float *u, const float *bias,
+static int wg_chunk(const wg_geom *g, const float *x, const wg_filters_t *f, const float *bias,
                     float *y, int64_t t0, int64_t t1, int64_t tc, float *v, float *m,
                     float *scratch, int gemm_threads)
 {
     wg_input_chunk(g, x, t0, t1, tc, v, scratch);
     for (int64_t e = 0; e < 16; e++) {
-        const int s = pydl_sgemm_strided(g->k, t1 - t0, g->c, 1.0f, u + e * g->k * g->c, g->c, 1,
-                                         v + e * wg_plane(g->c, tc), tc, 1, 0.0f,
-                                         m + e * wg_plane(g->k, tc), tc,
-                                         gemm_threads);
+        const float *ve = v + e * wg_plane(g->c, tc);
+        float *me = m + e * wg_plane(g->k, tc);
+        const int s =
+            f->packed != NULL && gemm_threads == 1
+                ? pydl_sgemm_with_packed_a(f->isa, g->k, t1 - t0, g->c, 1.0f,
+                                           f->packed + e * f->packed_size, ve, tc, 1, 0.0f, me,
+                                           tc)
+                : pydl_sgemm_strided(g->k, t1 - t0, g->c, 1.0f, f->u + e * g->k * g->c, g->c, 1,
+                                     ve, tc, 1, 0.0f, me, tc, gemm_threads);
         if (s != PYDL_OK) {
             return s;
         }
@@ -269,8 +285,8 @@ static int wg_chunk(const wg_geom *g, const float *x, const float *u, const floa
 
 /* Every chunk of tiles; threads own whole chunks when there are at least
  * as many as threads, else they share each chunk's GEMMs. */
-static int wg_run(const wg_geom *g, const float *x, const float *u, const float *bias, float *y,
-                  int nt)
+static int wg_run(const wg_geom *g, const float *x, const wg_filters_t *f, const float *bias,
+                  float *y, int nt)
 {
     const int64_t tiles = g->n * g->th * g->tw;
     int64_t chunks = (tiles + WG_CHUNK - 1) / WG_CHUNK;
@@ -293,7 +309,7 @@ static int wg_run(const wg_geom *g, const float *x, const float *u, const float 
             const int64_t t0 = ch * tc, t1 = t0 + tc < tiles ? t0 + tc : tiles;
             const int st = v == NULL || m == NULL || s == NULL
                                ? PYDL_ERR_NOMEM
-                               : wg_chunk(g, x, u, bias, y, t0, t1, tc, v, m, s, 1);
+                               : wg_chunk(g, x, f, bias, y, t0, t1, tc, v, m, s, 1);
             if (st != PYDL_OK) {
 #pragma omp atomic write
                 status = st;
@@ -309,7 +325,7 @@ static int wg_run(const wg_geom *g, const float *x, const float *u, const float 
     }
     for (int64_t ch = 0; ch < chunks && status == PYDL_OK; ch++) {
         const int64_t t0 = ch * tc, t1 = t0 + tc < tiles ? t0 + tc : tiles;
-        status = wg_chunk(g, x, u, bias, y, t0, t1, tc, v, m, s, nt);
+        status = wg_chunk(g, x, f, bias, y, t0, t1, tc, v, m, s, nt);
     }
     return status;
 }
@@ -438,7 +454,23 @@ static int wg_conv(const wg_geom *g, const float *x, const float *w, int flip, c
     }
     /* w is (K, C, 3, 3) as stored: for the data gradient its K is g's c */
     wg_filters(w, flip ? g->c : g->k, flip ? g->k : g->c, flip, u, nt);
-    return wg_run(g, x, u, bias, y, nt);
+    /* Each U_e packed once for the GEMMs of every chunk, when they run one
+     * per thread in the form that keeps A packed (gemm_packed.h). */
+    wg_filters_t f = {u, NULL, 0, pydl_isa_get()};
+    f.packed_size = (pydl_sgemm_packed_a_size(f.isa, g->k, g->c) + 15) / 16 * 16;
+    float *packed = f.packed_size > 0 ? pydl_workspace(PYDL_WS_WG_PACKED,
+                                                       (size_t)(16 * f.packed_size) *
+                                                           sizeof(float))
+                                      : NULL;
+    if (packed != NULL) {
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t e = 0; e < 16; e++) {
+            pydl_sgemm_pack_a_once(f.isa, g->k, g->c, u + e * g->k * g->c, g->c, 1,
+                                   packed + e * f.packed_size);
+        }
+        f.packed = packed;
+    }
+    return wg_run(g, x, &f, bias, y, nt);
 }
 
 int pydl_wg_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,

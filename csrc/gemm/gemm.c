@@ -8,6 +8,7 @@
 
 #include "parallel.h"
 #include "pydl.h"
+#include "gemm_packed.h"
 #include "ukernels.h"
 #include "workspace.h"
 
@@ -77,6 +78,8 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_MACRO sgemm_macro
 #define GEMM_BLOCKS sgemm_blocks
 #define GEMM_NARROW sgemm_narrow
+#define GEMM_SHORT_FITS sgemm_short_fits
+#define GEMM_SHORT_PACK_A sgemm_short_pack_a
 #define GEMM_SHORT sgemm_short
 #define GEMM_BLOCKED sgemm_blocked
 #define GEMM_SHARED_B sgemm_shared_b
@@ -95,6 +98,8 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_MACRO
 #undef GEMM_BLOCKS
 #undef GEMM_NARROW
+#undef GEMM_SHORT_FITS
+#undef GEMM_SHORT_PACK_A
 #undef GEMM_SHORT
 #undef GEMM_BLOCKED
 #undef GEMM_SHARED_B
@@ -102,6 +107,33 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_STRIDED
 #undef GEMM_BATCHED
 #undef GEMM_BLAS
+
+/* float GEMM with A packed once (gemm_packed.h) */
+int64_t pydl_sgemm_packed_a_size(pydl_isa isa, int64_t m, int64_t k)
+{
+    const pydl_sgemm_config *cfg = pydl_sgemm_config_get(isa);
+    if (m <= 0 || k <= 0 || !sgemm_short_fits(cfg, m, k)) {
+        return 0;
+    }
+    return (m + cfg->mr - 1) / cfg->mr * cfg->mr * k;
+}
+
+void pydl_sgemm_pack_a_once(pydl_isa isa, int64_t m, int64_t k, const float *a, int64_t rs_a,
+                            int64_t cs_a, float *ap)
+{
+    sgemm_short_pack_a(pydl_sgemm_config_get(isa), m, k, a, rs_a, cs_a, ap);
+}
+
+int pydl_sgemm_with_packed_a(pydl_isa isa, int64_t m, int64_t n, int64_t k, float alpha,
+                             const float *ap, const float *b, int64_t rs_b, int64_t cs_b,
+                             float beta, float *c, int64_t rs_c)
+{
+    if (m <= 0 || n <= 0) {
+        return PYDL_OK;
+    }
+    return sgemm_short(pydl_sgemm_config_get(isa), m, n, k, alpha, NULL, 0, 0, ap, b, rs_b,
+                       cs_b, beta, c, rs_c);
+}
 
 /* double */
 #define GEMM_T double
@@ -114,6 +146,8 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_MACRO dgemm_macro
 #define GEMM_BLOCKS dgemm_blocks
 #define GEMM_NARROW dgemm_narrow
+#define GEMM_SHORT_FITS dgemm_short_fits
+#define GEMM_SHORT_PACK_A dgemm_short_pack_a
 #define GEMM_SHORT dgemm_short
 #define GEMM_BLOCKED dgemm_blocked
 #define GEMM_SHARED_B dgemm_shared_b

@@ -7,7 +7,8 @@
  *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
  *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
- *   GEMM_NARROW, GEMM_SHORT, GEMM_BLOCKED, GEMM_SHARED_B, GEMM_THREADED
+ *   GEMM_NARROW, GEMM_SHORT_FITS, GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BLOCKED,
+ *   GEMM_SHARED_B, GEMM_THREADED
  *                     names of this file's static functions
  *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
  *                     names of the public entry points (pydl.h)
@@ -112,8 +113,31 @@ static void GEMM_BLOCKS(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
  * L2: A is packed once for all of k, and B is walked in small, L2-sized
  * blocks (a big packed B block would only be read once per row block, from
  * L3).  Same kc slices, so the same arithmetic, as GEMM_BLOCKED. */
+/* Whether GEMM_BLOCKED takes GEMM_SHORT for an m x k A (any n wider than
+ * one micro-panel). */
+static int GEMM_SHORT_FITS(const GEMM_CONFIG *cfg, int64_t m, int64_t k)
+{
+    int64_t mc_max, kc_max, nc_max;
+    GEMM_BLOCKS(cfg, m, 1, k, &mc_max, &kc_max, &nc_max);
+    return m <= mc_max && (size_t)(mc_max * k) * sizeof(GEMM_T) <= PYDL_GEMM_L2_BLOCK_BYTES;
+}
+
+/* A packed as GEMM_SHORT packs it (mc x k floats, mc = GEMM_BLOCKS's): the
+ * slice of depth pc at ap + mc * pc. */
+static void GEMM_SHORT_PACK_A(const GEMM_CONFIG *cfg, int64_t m, int64_t k, const GEMM_T *a,
+                              int64_t rs_a, int64_t cs_a, GEMM_T *ap)
+{
+    int64_t mc, kc_max, nc_max;
+    GEMM_BLOCKS(cfg, m, 1, k, &mc, &kc_max, &nc_max);
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+        const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+        GEMM_PACK_A(cfg, m, kc, a + pc * cs_a, rs_a, cs_a, ap + mc * pc);
+    }
+}
+
+/* packed_a: A already packed by GEMM_SHORT_PACK_A, or NULL to pack it here. */
 static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
-                      const GEMM_T *a, int64_t rs_a, int64_t cs_a,
+                      const GEMM_T *a, int64_t rs_a, int64_t cs_a, const GEMM_T *packed_a,
                       const GEMM_T *b, int64_t rs_b, int64_t cs_b,
                       GEMM_T beta, GEMM_T *c, int64_t rs_c)
 {
@@ -121,15 +145,18 @@ static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, G
     GEMM_BLOCKS(cfg, m, n, k, &mc, &kc_max, &nc_max);
     int64_t nc_l2 = PYDL_GEMM_L2_BLOCK_BYTES / ((int64_t)sizeof(GEMM_T) * kc_max) / cfg->nr * cfg->nr;
     nc_l2 = nc_l2 < cfg->nr ? cfg->nr : nc_l2 > nc_max ? nc_max : nc_l2;
-    GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc * k) * sizeof(GEMM_T));
-    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_l2 * kc_max) * sizeof(GEMM_T));
-    if (ap == NULL || bp == NULL) {
-        return PYDL_ERR_NOMEM;
+    const GEMM_T *ap = packed_a;
+    if (ap == NULL) {
+        GEMM_T *own = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc * k) * sizeof(GEMM_T));
+        if (own == NULL) {
+            return PYDL_ERR_NOMEM;
+        }
+        GEMM_SHORT_PACK_A(cfg, m, k, a, rs_a, cs_a, own);
+        ap = own;
     }
-    /* The slice of A starting at depth pc lives at ap + mc * pc. */
-    for (int64_t pc = 0; pc < k; pc += kc_max) {
-        const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
-        GEMM_PACK_A(cfg, m, kc, a + pc * cs_a, rs_a, cs_a, ap + mc * pc);
+    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_l2 * kc_max) * sizeof(GEMM_T));
+    if (bp == NULL) {
+        return PYDL_ERR_NOMEM;
     }
     for (int64_t jc = 0; jc < n; jc += nc_l2) {
         const int64_t nc = n - jc < nc_l2 ? n - jc : nc_l2;
@@ -180,8 +207,9 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
     if (cfg->ukr_rowa != NULL && cs_a == 1 && n <= cfg->nr) {
         return GEMM_NARROW(cfg, m, n, k, alpha, a, rs_a, b, rs_b, cs_b, beta, c, rs_c);
     }
-    if (m <= mc_max && (size_t)(mc_max * k) * sizeof(GEMM_T) <= PYDL_GEMM_L2_BLOCK_BYTES) {
-        return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c);
+    if (GEMM_SHORT_FITS(cfg, m, k)) {
+        return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, NULL, b, rs_b, cs_b, beta, c,
+                          rs_c);
     }
     GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc_max * kc_max) * sizeof(GEMM_T));
     GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
