@@ -67,11 +67,11 @@ class Dense(Layer):
             raise ValueError(f"{self.name}({self.in_features}->{self.out_features}): expected "
                              f"input of shape (N, {self.in_features}), got {x.shape}")
         y = self._buffer("y", (x.shape[0], self.out_features), x.dtype)
-        w = self.params["weight"]
+        ops.gemm(x, self.params["weight"], trans_b=True, out=y)
         if self.use_bias:
-            ops.gemm(x, w, self.params["bias"], beta=1.0, trans_b=True, out=y)
-        else:
-            ops.gemm(x, w, trans_b=True, out=y)
+            # added after the product, in place: a GEMM with beta = 1 would
+            # first fill y with the broadcast bias and then read it back
+            ops.bias_add(y, self.params["bias"], out=y)
         self._x = x if training else None
         return y
 
