@@ -276,8 +276,9 @@ def _max_pool2x2(x, y, code, bint relu):
     _check_2x2_array(fn, "code", code, oshape, np.uint8)
     if not (y.flags.writeable and code.flags.writeable):
         raise ValueError(f"{fn}: y and code must be writeable")
-    if np.may_share_memory(x, y) or np.may_share_memory(x, code):
-        raise ValueError(f"{fn}: y and code must not overlap x")
+    if (np.may_share_memory(x, y) or np.may_share_memory(x, code)
+            or np.may_share_memory(y, code)):
+        raise ValueError(f"{fn}: x, y and code must not overlap")
     cdef cnp.ndarray cx = x, cy = y, cc = code
     cdef int64_t planes = n * c, hh = h, ww = w
     cdef void *px = cnp.PyArray_DATA(cx)

@@ -52,7 +52,9 @@ def _steps(layers: Sequence[Layer]) -> List[Tuple[Layer, bool]]:
 
     - ReLU then MaxPool2D runs as the pool then ReLU (max and ReLU commute:
       the same outputs and gradients bit for bit, on a quarter of the data
-      for 2x2 windows);
+      for 2x2 windows; but for the sign of a zero: a window whose largest
+      input is -0.0, after a negative one, gives -0.0 where ReLU first gives
+      +0.0, with the same +0 gradient);
     - Dense or Conv2D then ReLU (not itself followed by a MaxPool2D) runs
       the ReLU on the layer's own output buffer.
 
@@ -228,7 +230,8 @@ class Sequential:
         """_steps(self.layers), worked out again only when the layers change."""
         layers = tuple(self.layers)
         cached = getattr(self, "_steps_cache", None)
-        if cached is None or cached[0] != layers:
+        if cached is None or len(cached[0]) != len(layers) or any(
+                a is not b for a, b in zip(cached[0], layers)):
             cached = self._steps_cache = (layers, _steps(layers))
         return cached[1]
 

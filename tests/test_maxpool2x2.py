@@ -74,17 +74,23 @@ def test_codes_name_the_tap_and_relu_marks_no_gradient():
 
 @pytest.mark.parametrize("isa_name", pydl.isa_names())
 @dtypes
-def test_one_and_two_threads_are_bitwise_identical(isa_name, dtype, rng):
+@pytest.mark.parametrize("shape", [(4, 16, 41, 35), (8, 64, 16, 6)], ids=["w35", "w6"])
+def test_one_and_two_threads_are_bitwise_identical(isa_name, dtype, shape, rng):
+    # (8, 64, 16, 6): rows of 3 outputs, so a whole 16-lane store spans
+    # several rows, also where the threads' row ranges meet
     with isa(isa_name):
-        x = _data((4, 16, 41, 35), dtype, rng)
+        x = _data(shape, dtype, rng)
+        g = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2)).astype(dtype)
         out = {}
         for n in (1, 2):
             with pydl.num_threads(n):
                 y, code = _coded(x, True)
                 gx = np.empty_like(x)
-                _max_pool2x2_backward(np.ones_like(y), code, gx)
+                _max_pool2x2_backward(g, code, gx)
                 out[n] = (y.tobytes(), code.tobytes(), gx.tobytes())
         assert out[1] == out[2]
+        ref_y, ref_gx = _general(x, g, True)
+        assert out[2][0] == ref_y.tobytes() and out[2][2] == ref_gx.tobytes()
 
 
 @pytest.mark.parametrize("relu", [False, True])
@@ -98,6 +104,33 @@ def test_layer_keeps_one_byte_per_output_and_matches_the_ops(relu, rng):
     ref_y, ref_gx = _general(x, g, relu)
     np.testing.assert_array_equal(y, ref_y)
     np.testing.assert_array_equal(gx, ref_gx)
+
+
+def test_layer_takes_the_code_path_with_ceil_mode_on_even_sizes(rng):
+    layer = MaxPool2D(2, ceil_mode=True)
+    x = rng.standard_normal((2, 3, 8, 6)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    assert layer._code is not None
+    np.testing.assert_array_equal(y, ops.max_pool2d(x, 2, ceil_mode=True))
+
+
+def test_backward_after_an_inference_forward_raises(rng):
+    layer = MaxPool2D(2)
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    layer.forward(x, training=False)
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        layer.backward(np.ones_like(y))
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=9), dict(kernel_size=(1, 10)),
+                                dict(kernel_size=3, dilation=4)])
+def test_windows_wider_than_eight_are_accepted(kw, rng):
+    # the layer decides on its 2x2 path from the checked window, not from a
+    # small plane that a wide window would not fit
+    layer = MaxPool2D(**kw)
+    x = rng.standard_normal((1, 2, 12, 12)).astype(np.float32)
+    np.testing.assert_array_equal(layer.forward(x), ops.max_pool2d(x, **kw))
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2, padding=1), dict(kernel_size=2, stride=1),
@@ -130,6 +163,7 @@ def _bufs(shape=(2, 3, 6, 8), dtype=np.float32):
     ("x_strided", ValueError, "C-contiguous"),
     ("y_readonly", ValueError, "writeable"),
     ("overlap", ValueError, "overlap"),
+    ("y_code_overlap", ValueError, "overlap"),
 ])
 def test_forward_errors(case, exc, match):
     x, y, code = _bufs()
@@ -151,6 +185,8 @@ def test_forward_errors(case, exc, match):
         y.flags.writeable = False
     elif case == "overlap":
         y = x.reshape(-1)[:y.size].reshape(y.shape)
+    elif case == "y_code_overlap":
+        code = y.view(np.uint8).reshape(-1)[:code.size].reshape(code.shape)
     with pytest.raises(exc, match=match):
         _max_pool2x2(x, y, code, False)
 

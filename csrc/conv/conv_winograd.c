@@ -285,16 +285,33 @@ static int wg_chunk(const wg_geom *g, const float *x, const wg_filters_t *f, con
 
 /* Every chunk of tiles; threads own whole chunks when there are at least
  * as many as threads, else they share each chunk's GEMMs. */
-static int wg_run(const wg_geom *g, const float *x, const wg_filters_t *f, const float *bias,
-                  float *y, int nt)
+/* Chunks of at most WG_CHUNK tiles (a multiple of nt when there are at
+ * least nt), and *tc tiles per chunk. */
+static int64_t wg_chunks(const wg_geom *g, int nt, int64_t *tc)
 {
     const int64_t tiles = g->n * g->th * g->tw;
     int64_t chunks = (tiles + WG_CHUNK - 1) / WG_CHUNK;
     if (nt > 1 && chunks >= nt) {
         chunks = (chunks + nt - 1) / nt * nt;
     }
-    const int64_t tc = (tiles + chunks - 1) / chunks;
-    chunks = (tiles + tc - 1) / tc;
+    *tc = (tiles + chunks - 1) / chunks;
+    return (tiles + *tc - 1) / *tc;
+}
+
+/* Whether wg_run's GEMMs run one per thread (then they can use packed
+ * filters). */
+static int wg_gemms_one_per_thread(const wg_geom *g, int nt)
+{
+    int64_t tc;
+    return nt <= 1 || wg_chunks(g, nt, &tc) >= nt;
+}
+
+static int wg_run(const wg_geom *g, const float *x, const wg_filters_t *f, const float *bias,
+                  float *y, int nt)
+{
+    const int64_t tiles = g->n * g->th * g->tw;
+    int64_t tc;
+    const int64_t chunks = wg_chunks(g, nt, &tc);
     const size_t vbytes = (size_t)(16 * wg_plane(g->c, tc)) * sizeof(float);
     const size_t mbytes = (size_t)(16 * wg_plane(g->k, tc)) * sizeof(float);
     const int64_t q = g->tw < tc ? g->tw : tc;
@@ -457,7 +474,9 @@ static int wg_conv(const wg_geom *g, const float *x, const float *w, int flip, c
     /* Each U_e packed once for the GEMMs of every chunk, when they run one
      * per thread in the form that keeps A packed (gemm_packed.h). */
     wg_filters_t f = {u, NULL, 0, pydl_isa_get()};
-    f.packed_size = (pydl_sgemm_packed_a_size(f.isa, g->k, g->c) + 15) / 16 * 16;
+    f.packed_size = wg_gemms_one_per_thread(g, nt)
+                        ? (pydl_sgemm_packed_a_size(f.isa, g->k, g->c) + 15) / 16 * 16
+                        : 0;
     float *packed = f.packed_size > 0 ? pydl_workspace(PYDL_WS_WG_PACKED,
                                                        (size_t)(16 * f.packed_size) *
                                                            sizeof(float))

@@ -109,10 +109,6 @@ static void GEMM_BLOCKS(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
     *nc = n < cfg->nc ? (n + cfg->nr - 1) / cfg->nr * cfg->nr : cfg->nc;
 }
 
-/* One thread, a short C (one block of rows) whose whole packed A fits in
- * L2: A is packed once for all of k, and B is walked in small, L2-sized
- * blocks (a big packed B block would only be read once per row block, from
- * L3).  Same kc slices, so the same arithmetic, as GEMM_BLOCKED. */
 /* Whether GEMM_BLOCKED takes GEMM_SHORT for an m x k A (any n wider than
  * one micro-panel). */
 static int GEMM_SHORT_FITS(const GEMM_CONFIG *cfg, int64_t m, int64_t k)
@@ -135,7 +131,12 @@ static void GEMM_SHORT_PACK_A(const GEMM_CONFIG *cfg, int64_t m, int64_t k, cons
     }
 }
 
-/* packed_a: A already packed by GEMM_SHORT_PACK_A, or NULL to pack it here. */
+/* One thread, a short C (one block of rows) whose whole packed A fits in
+ * L2: A is packed once for all of k, and B is walked in small, L2-sized
+ * blocks (a big packed B block would only be read once per row block, from
+ * L3).  Same kc slices, so the same arithmetic, as GEMM_BLOCKED.
+ * packed_a: A already packed by GEMM_SHORT_PACK_A, or NULL to pack it
+ * here. */
 static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
                       const GEMM_T *a, int64_t rs_a, int64_t cs_a, const GEMM_T *packed_a,
                       const GEMM_T *b, int64_t rs_b, int64_t cs_b,

@@ -24,8 +24,8 @@ class _Pool2D(Layer):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.ceil_mode = dilation, bool(ceil_mode)
         # Check the window parameters now (on a large plane).
-        pool_geometry(self.name, (1, 1, 1 << 20, 1 << 20), kernel_size, stride, padding,
-                      dilation, ceil_mode)
+        self._window = pool_geometry(self.name, (1, 1, 1 << 20, 1 << 20), kernel_size, stride,
+                                     padding, dilation, ceil_mode)
         self._shapes: Dict[Shape, Shape] = {}
         self._x_shape: Optional[Shape] = None
 
@@ -63,8 +63,7 @@ class MaxPool2D(_Pool2D):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  dilation: Any = 1, ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        g = pool_geometry(self.name, (1, 1, 8, 8), kernel_size, stride, padding, dilation,
-                          ceil_mode)
+        g = self._window
         # 2x2 windows at stride 2 without padding tile the input: then the
         # layer keeps a one-byte in-window code per output (pydl.h,
         # pydl_smaxpool2x2_fwd) instead of int64 indices, and runs a ReLU
