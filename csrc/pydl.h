@@ -289,6 +289,18 @@ PYDL_API int pydl_dconv2d_bwd_weight(const pydl_conv2d_params *p, const double *
                                      const double *x, double *grad_w, double *grad_bias,
                                      int n_threads);
 
+/* The forward pass, then (relu != 0) ReLU, then 2x2 stride-2 max pooling
+ * with one-byte codes, in one pass: y (N, K, out_h/2, out_w/2) and code
+ * (same shape) are what pydl_smaxpool2x2_fwd(relu) gives on the output of
+ * pydl_sconv2d_fwd, bit for bit, without writing that output (the
+ * Conv2D -> ReLU -> MaxPool2D step of a Sequential).  Only where the
+ * batch-in-lanes kernels take the layer (the avx512 path, at least 32
+ * images, few channels): elsewhere it returns PYDL_ERR_UNSUPPORTED and
+ * writes nothing (run the two calls instead). */
+PYDL_API int pydl_sconv2d_fwd_maxpool2x2(const pydl_conv2d_params *p, const float *x,
+                                         const float *w, const float *bias, int relu, float *y,
+                                         uint8_t *code, int n_threads);
+
 /* ------------------------------------------------------------------------
  * 2-D pooling (pool/pool2d.c), NCHW
  *

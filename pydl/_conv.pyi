@@ -31,3 +31,14 @@ def conv2d_backward(
     *,
     out: Optional[Tuple[Optional[_Array], Optional[_Array], Optional[_Array]]] = ...,
 ) -> Tuple[Optional[_Array], Optional[_Array], Optional[_Array]]: ...
+def _conv2d_maxpool2x2(
+    x: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32],
+    bias: Optional[npt.NDArray[np.float32]],
+    stride: _IntOrPair,
+    padding: _Padding,
+    dilation: _IntOrPair,
+    y: npt.NDArray[np.float32],
+    code: npt.NDArray[np.uint8],
+    relu: bool,
+) -> bool: ...

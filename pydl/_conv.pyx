@@ -3,6 +3,7 @@
 import numpy as np
 
 cimport numpy as cnp
+from libc.stdint cimport uint8_t
 
 from pydl._cpydl cimport *
 from pydl._windows import as_float_array, check_same_dtype, conv_geometry, output_array
@@ -183,3 +184,47 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
                                                  <double *>pgw, <double *>pgb, 0)
         _check(status, fn)
     return GX, GW, GB
+
+
+def _conv2d_maxpool2x2(x, weight, bias, stride, padding, dilation, y, code, bint relu):
+    """conv2d, then ReLU (relu), then 2x2 stride-2 max pooling with one-byte
+    codes, in one pass into the caller's y and code (the Conv2D -> ReLU ->
+    MaxPool2D step of a Sequential; pydl.h, pydl_sconv2d_fwd_maxpool2x2).
+    Returns False, having written nothing, where the kernels do not take the
+    layer (then run conv2d and the pool).
+
+    x : (N, C, H, W) float32; weight (K, C, R, S), bias (K,) or None, float32
+    y : (N, K, out_h // 2, out_w // 2) float32; code : same shape, uint8
+    """
+    cdef str fn = "conv2d_maxpool2x2"
+    X = as_float_array(x, fn, "x", 4, _X_LAYOUT)
+    W = as_float_array(weight, fn, "weight", 4, "(K, C, R, S)")
+    if X.dtype != np.float32 or W.dtype != np.float32:
+        return False
+    g = conv_geometry(fn, X.shape, W.shape, stride, padding, dilation, 1)
+    B = None
+    if bias is not None:
+        B = as_float_array(bias, fn, "bias", 1, "(K,)")
+        if B.dtype != np.float32 or B.shape[0] != g["k"]:
+            raise ValueError(f"{fn}: bias must be float32 of shape ({g['k']},), got {B.dtype} "
+                             f"{B.shape}")
+    if g["out_h"] < 2 or g["out_w"] < 2:
+        return False
+    shape = (g["n"], g["k"], g["out_h"] // 2, g["out_w"] // 2)
+    inputs = (("x", X), ("weight", W)) + ((("bias", B),) if B is not None else ())
+    cdef cnp.ndarray Y = output_array(y, fn, shape, np.dtype(np.float32), inputs)
+    cdef cnp.ndarray CD = output_array(code, fn, shape, np.dtype(np.uint8), inputs + (("y", Y),))
+    cdef pydl_conv2d_params p = _params(g)
+    cdef cnp.ndarray cx = X, cw = W
+    cdef const float *px = <const float *>cnp.PyArray_DATA(cx)
+    cdef const float *pw = <const float *>cnp.PyArray_DATA(cw)
+    cdef const float *pb = <const float *>_data(B)
+    cdef float *py = <float *>cnp.PyArray_DATA(Y)
+    cdef uint8_t *pc = <uint8_t *>cnp.PyArray_DATA(CD)
+    cdef int status
+    with nogil:
+        status = pydl_sconv2d_fwd_maxpool2x2(&p, px, pw, pb, relu, py, pc, 0)
+    if status == PYDL_ERR_UNSUPPORTED:
+        return False
+    _check(status, fn)
+    return True

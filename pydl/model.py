@@ -58,13 +58,21 @@ def _steps(layers: Sequence[Layer]) -> List[Tuple[Layer, bool]]:
     - Dense or Conv2D then ReLU (not itself followed by a MaxPool2D) runs
       the ReLU on the layer's own output buffer.
 
+    - Conv2D, ReLU, MaxPool2D runs as one step (_ConvReluPool): in one pass
+      where the kernels allow it, the convolution's own output never
+      written (Conv2D._forward_relu_pool), else as the two steps above.
+
     Only these exact classes: their backward does not read their output.
     """
     steps, i, n = [], 0, len(layers)
     while i < n:
         layer = layers[i]
         nxt = layers[i + 1] if i + 1 < n else None
-        if type(layer) is ReLU and type(nxt) is MaxPool2D:
+        if (type(layer) is Conv2D and type(nxt) is ReLU and i + 2 < n
+                and type(layers[i + 2]) is MaxPool2D):
+            steps.append((_ConvReluPool(layer, layers[i + 2]), False))
+            i += 3
+        elif type(layer) is ReLU and type(nxt) is MaxPool2D:
             steps.append((nxt, True))
             i += 2
         elif (type(layer) in (Dense, Conv2D) and type(nxt) is ReLU
@@ -75,6 +83,21 @@ def _steps(layers: Sequence[Layer]) -> List[Tuple[Layer, bool]]:
             steps.append((layer, False))
             i += 1
     return steps
+
+
+class _ConvReluPool:
+    """A Conv2D, a ReLU and a MaxPool2D as one step of Sequential: forward
+    through Conv2D._forward_relu_pool, backward through the pool (whose
+    codes hold the ReLU's mask) and then the convolution."""
+
+    def __init__(self, conv: Conv2D, pool: MaxPool2D) -> None:
+        self.conv, self.pool = conv, pool
+
+    def forward(self, x: Any, training: bool = False) -> np.ndarray:
+        return self.conv._forward_relu_pool(x, training, self.pool)
+
+    def backward(self, grad: Any) -> Optional[np.ndarray]:
+        return self.conv.backward(self.pool._backward_then_relu(grad))
 
 
 def _check_batch_size(batch_size: Any, fn: str) -> int:

@@ -960,3 +960,53 @@ def test_winograd_infinite_input_stays_inside_its_windows(rng):
     assert not np.isfinite(y[0][:, reached]).any() and np.isfinite(y[0][:, ~reached]).all()
     x0 = np.where(np.isinf(x), np.float32(0), x)
     check_forward(np.where(reached, conv2d(x0, w, padding=1), y), x0, w, padding=1)
+
+
+# --------------------------------------------------------------------------
+# Convolution, ReLU and 2x2 max pooling in one pass (the lanes kernels'
+# pooled output, pydl_sconv2d_fwd_maxpool2x2)
+# --------------------------------------------------------------------------
+POOLED_CASES = [name for name in CONFIGS if name.startswith("lanes_")]
+
+
+@pytest.mark.parametrize("name", POOLED_CASES)
+@pytest.mark.parametrize("relu", [False, True], ids=["pool", "relu_pool"])
+def test_conv_then_pool_in_one_pass_equals_the_two_calls(name, relu, rng):
+    from pydl._conv import _conv2d_maxpool2x2
+    from pydl._pool import _max_pool2x2
+    xs, ws, stride, padding, dilation, groups = CONFIGS[name]
+    x = rng.standard_normal(xs).astype(np.float32)
+    x[rng.random(xs) < 0.05] = 0.0
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    conv = pydl.ops.conv2d(x, w, b, stride, padding, dilation)
+    if min(conv.shape[2:]) < 2:
+        pytest.skip("no 2x2 window")
+    shape = conv.shape[:2] + (conv.shape[2] // 2, conv.shape[3] // 2)
+    ref_y, ref_code = np.empty(shape, np.float32), np.empty(shape, np.uint8)
+    _max_pool2x2(conv, ref_y, ref_code, relu)
+    for n in (1, 2):
+        with pydl.num_threads(n):
+            y, code = np.full(shape, np.nan, np.float32), np.full(shape, 9, np.uint8)
+            took = _conv2d_maxpool2x2(x, w, b, stride, padding, dilation, y, code, relu)
+            assert took == (pydl.get_isa() == "avx512")
+            if took:
+                assert y.tobytes() == ref_y.tobytes() and code.tobytes() == ref_code.tobytes()
+
+
+def test_conv_then_pool_declines_what_the_lanes_kernels_do_not_take(rng):
+    from pydl._conv import _conv2d_maxpool2x2
+    w = rng.standard_normal((6, 1, 5, 5)).astype(np.float32)
+    for x in (rng.standard_normal((8, 1, 28, 28)).astype(np.float32),   # too few images
+              rng.standard_normal((32, 1, 28, 28))):                    # float64
+        y, code = np.full((len(x), 6, 12, 12), 7.0, np.float32), np.zeros((len(x), 6, 12, 12),
+                                                                           np.uint8)
+        assert not _conv2d_maxpool2x2(x, w.astype(x.dtype), None, 1, 0, 1, y, code, True)
+        assert (y == 7.0).all() and (code == 0).all()  # nothing written
+    x = rng.standard_normal((32, 1, 28, 28)).astype(np.float32)
+    with isa("generic"):
+        y, code = np.empty((32, 6, 12, 12), np.float32), np.empty((32, 6, 12, 12), np.uint8)
+        assert not _conv2d_maxpool2x2(x, w, None, 1, 0, 1, y, code, True)
+    with pytest.raises(ValueError, match="shape"):
+        _conv2d_maxpool2x2(x, w, None, 1, 0, 1, np.empty((32, 6, 12, 11), np.float32),
+                           np.empty((32, 6, 12, 12), np.uint8), True)

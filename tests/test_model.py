@@ -354,31 +354,37 @@ def test_run_steps_follow_a_change_of_the_layers(rng):
 @pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)],
                          ids=["2x2", "3x3_s2_overlapping"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fused_relu_steps_are_bitwise_equal_to_the_layers(pool, dtype, rng):
-    # Sequential runs ReLU -> MaxPool2D as pool, then ReLU on the pooled
-    # values, and Conv2D -> ReLU, Dense -> ReLU with the ReLU in place; the
-    # result and every gradient must equal the layers run one by one.
-    # Inputs with exact zeros and windows wholly <= 0 test the ties.
+@pytest.mark.parametrize("n", [5, 40])
+def test_fused_relu_steps_are_bitwise_equal_to_the_layers(pool, dtype, n, rng):
+    # Sequential runs Conv2D -> ReLU -> MaxPool2D as one step (one pass for
+    # float32 2x2 pools of 32+ images on the avx512 path, else the conv and
+    # then the pool with the ReLU on the pooled values), Conv2D -> ReLU and
+    # Dense -> ReLU with the ReLU in place; the result and every gradient
+    # must equal the layers run one by one.  Inputs with exact zeros and
+    # windows wholly <= 0 test the ties.
     model = pydl.Sequential([Conv2D(2, 3, 3, padding=1), ReLU(), MaxPool2D(**pool),
                              Conv2D(3, 4, 3, padding=1), ReLU(), Flatten(),
                              Dense(4 * 4 * 4, 6), ReLU(), Dense(6, 4)],
                             input_shape=(2, 8, 8)).astype(dtype)
     model.layers[0].needs_input_grad = True
-    x = rng.standard_normal((5, 2, 8, 8)).astype(dtype)
+    x = rng.standard_normal((n, 2, 8, 8)).astype(dtype)
     x[:, :, :3] = 0.0
-    grad = rng.standard_normal((5, 4)).astype(dtype)
+    grad = rng.standard_normal((n, 4)).astype(dtype)
     calls = []
     for relu in (model.layers[1], model.layers[4], model.layers[7]):
         relu.forward = (lambda f: lambda *a, **k: calls.append("relu") or f(*a, **k))(
             relu.forward)
     assert [(type(layer).__name__, fused) for layer, fused in pydl.model._steps(model.layers)] == [
-        ("Conv2D", False), ("MaxPool2D", True), ("Conv2D", True), ("Flatten", False),
-        ("Dense", True), ("Dense", False)]
+        ("_ConvReluPool", False), ("Conv2D", True), ("Flatten", False), ("Dense", True),
+        ("Dense", False)]
     out = model.forward(x, training=True).copy()
     gx = model.backward(grad).copy()
     fused_grads = [g.copy() for _, g in model.parameters()]
     assert calls == [], "a ReLU layer's forward ran: its step was not fused"
     assert (model.layers[2]._buffers["y"] == 0).mean() > 0.1  # windows wholly <= 0 exist
+    one_pass = (dtype == np.float32 and pool == dict(kernel_size=2) and n >= 32
+                and pydl.get_isa() == "avx512")
+    assert ("y" not in model.layers[0]._buffers) == one_pass  # the conv output not written
 
     h, g = _run_layer_by_layer(model, x, grad)
     assert calls == ["relu"] * 3

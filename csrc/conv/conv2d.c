@@ -156,6 +156,16 @@ int pydl_sconv2d_fwd(const pydl_conv2d_params *p, const float *x, const float *w
     return sconv_fwd_im2col(p, x, w, bias, y, n_threads);
 }
 
+int pydl_sconv2d_fwd_maxpool2x2(const pydl_conv2d_params *p, const float *x, const float *w,
+                                const float *bias, int relu, float *y, uint8_t *code,
+                                int n_threads)
+{
+    if (pydl_wg_takes_fwd(p) || !pydl_cl_takes_fwd(p)) {
+        return PYDL_ERR_UNSUPPORTED;
+    }
+    return pydl_cl_fwd_maxpool2x2(p, x, w, bias, relu, y, code, conv_threads(n_threads));
+}
+
 int pydl_sconv2d_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
                           float *grad_x, int n_threads)
 {

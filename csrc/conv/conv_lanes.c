@@ -8,7 +8,8 @@
  * buffer of its own; otherwise all threads first interleave the input, one
  * (image group, channel) plane each, into one shared lane buffer, then
  * thread t owns a contiguous range of (image group, output row) items and
- * writes those rows of every output channel.  Weight gradient: one thread
+ * writes those rows of every output channel (pooled: pairs of rows, pooled
+ * into one row of the pooled output and its codes).  Weight gradient: one thread
  * per image group, the groups' gradients added in group order.  Each
  * output is summed by one thread in a fixed order, so the result does not
  * depend on the thread count.
@@ -77,6 +78,10 @@ typedef struct cl_job {
     const float *wt, *bias;     /* packed weights (conv_lanes.h), bias or NULL */
     float *dst;
     pydl_cl_geom g;
+    /* pooled (pydl_cl_fwd_maxpool2x2): dst is (n, kout, out_h/2, out_w/2),
+     * code beside it; NULL for the plain pass */
+    uint8_t *code;
+    int relu;
 } cl_job;
 
 static int64_t cl_round_up(int64_t v, int64_t m)
@@ -144,6 +149,38 @@ static void cl_out_row(const cl_job *job, const pydl_cl_kernels *kern, int64_t g
                  job->dst + first * dst_image + oh * g->out_w);
 }
 
+/* Output rows 2i and 2i + 1 of image group grp, max-pooled into row i of
+ * dst and code (yrow holds two row buffers). */
+static void cl_out_pooled_row(const cl_job *job, const pydl_cl_kernels *kern, int64_t grp,
+                              int64_t i, const float *xt, float *yrow)
+{
+    const pydl_cl_geom *g = &job->g;
+    const int64_t pw = g->out_w / 2, dst_plane = job->out_h / 2 * pw;
+    const int64_t dst_image = g->kout * dst_plane, first = grp * PYDL_CL_LANES;
+    const int64_t lanes = job->n - first < PYDL_CL_LANES ? job->n - first : PYDL_CL_LANES;
+    float *rows[2] = {yrow, yrow + g->kout * g->ywidth * PYDL_CL_LANES};
+    for (int64_t t = 0; t < 2; t++) {
+        const int64_t oh = 2 * i + t;
+        int64_t lo, hi;
+        cl_rows(job, oh, &lo, &hi);
+        kern->row(g, xt, job->wt, job->bias, oh * job->sh - job->pad_top, lo, hi, rows[t]);
+    }
+    const int64_t at = first * dst_image + i * pw;
+    kern->pool(g, rows[0], rows[1], job->relu, lanes, dst_image, dst_plane, job->dst + at,
+               job->code + at);
+}
+
+/* Unit u of image group grp: output row u, or pooled row u. */
+static void cl_out_unit(const cl_job *job, const pydl_cl_kernels *kern, int64_t grp, int64_t u,
+                        const float *xt, float *yrow)
+{
+    if (job->code != NULL) {
+        cl_out_pooled_row(job, kern, grp, u, xt, yrow);
+    } else {
+        cl_out_row(job, kern, grp, u, xt, yrow);
+    }
+}
+
 /* When the threads can share the image groups evenly, thread t interleaves
  * and computes whole groups in its own buffer (no waiting, and the buffer
  * stays in its cache); otherwise all threads interleave into one buffer,
@@ -153,7 +190,9 @@ static int cl_run(const cl_job *job, const pydl_cl_kernels *kern, int nt)
     const pydl_cl_geom *g = &job->g;
     const int64_t groups = (job->n + PYDL_CL_LANES - 1) / PYDL_CL_LANES;
     const int64_t xgroup = g->cin * g->h * g->wb * PYDL_CL_LANES;
-    const size_t ybytes = (size_t)(g->kout * g->ywidth * PYDL_CL_LANES) * sizeof(float);
+    const int64_t units = job->code != NULL ? job->out_h / 2 : job->out_h;
+    const size_t ybytes = (size_t)((job->code != NULL ? 2 : 1) * g->kout * g->ywidth *
+                                   PYDL_CL_LANES) * sizeof(float);
     int status = PYDL_OK;
     if (groups % nt == 0) {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -166,8 +205,8 @@ static int cl_run(const cl_job *job, const pydl_cl_kernels *kern, int nt)
                 continue;
             }
             cl_pack_group(job, kern, grp, 0, g->cin, xt);
-            for (int64_t oh = 0; oh < job->out_h; oh++) {
-                cl_out_row(job, kern, grp, oh, xt, yrow);
+            for (int64_t u = 0; u < units; u++) {
+                cl_out_unit(job, kern, grp, u, xt, yrow);
             }
         }
         return status;
@@ -189,18 +228,20 @@ static int cl_run(const cl_job *job, const pydl_cl_kernels *kern, int nt)
             status = PYDL_ERR_NOMEM;
         }
 #pragma omp for schedule(static)
-        for (int64_t item = 0; item < groups * job->out_h; item++) {
+        for (int64_t item = 0; item < groups * units; item++) {
             if (yrow != NULL) {
-                const int64_t grp = item / job->out_h;
-                cl_out_row(job, kern, grp, item % job->out_h, xt + grp * xgroup, yrow);
+                const int64_t grp = item / units;
+                cl_out_unit(job, kern, grp, item % units, xt + grp * xgroup, yrow);
             }
         }
     }
     return status;
 }
 
-int pydl_cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
-                float *y, int nt)
+/* The forward pass, plain (code NULL: y as pydl_sconv2d_fwd) or pooled
+ * (y and code as pydl_sconv2d_fwd_maxpool2x2). */
+static int cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
+                  int relu, float *y, uint8_t *code, int nt)
 {
     const int64_t crs = p->c * p->r * p->s;
     float *wt = pydl_workspace(PYDL_WS_WG_FILTERS, (size_t)(crs * p->k) * sizeof(float));
@@ -217,10 +258,26 @@ int pydl_cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, con
         .pad_left = p->pad_left, .out_h = p->out_h, .wt = wt, .bias = bias, .dst = y,
         .g = {.cin = p->c, .kout = p->k, .r = p->r, .s = p->s, .sw = p->stride_w,
               .dh = p->dil_h, .dw = p->dil_w, .h = p->h, .out_w = p->out_w},
+        .code = code, .relu = relu,
     };
     cl_geom_finish(&job.g);
     cl_source_columns(&job.g, job.pad_left, job.w);
     return cl_run(&job, pydl_cl_kernels_get(), nt);
+}
+
+int pydl_cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
+                float *y, int nt)
+{
+    return cl_fwd(p, x, w, bias, 0, y, NULL, nt);
+}
+
+int pydl_cl_fwd_maxpool2x2(const pydl_conv2d_params *p, const float *x, const float *w,
+                           const float *bias, int relu, float *y, uint8_t *code, int nt)
+{
+    if (p->out_h < 2 || p->out_w < 2) {
+        return PYDL_OK; /* no window */
+    }
+    return cl_fwd(p, x, w, bias, relu, y, code, nt);
 }
 
 /* Stride 1: grad_x[c][ih][iw] = sum over k, r, s of

@@ -10,8 +10,8 @@
  * over grad_y with the filters flipped and channels swapped) run this way.
  *
  * The framework (conv_lanes.c: weight packing, workspaces, threads) is
- * portable; the kernels (interleave, row, de-interleave, weight, sum) exist for the
- * avx512 path only (conv_lanes_avx512.c).  pydl_cl_kernels_get() returns
+ * portable; the kernels (interleave, row, de-interleave, weight, sum, pool)
+ * exist for the avx512 path only (conv_lanes_avx512.c).  pydl_cl_kernels_get() returns
  * NULL on other paths, and the layer takes another algorithm there.
  *
  * Kernel contract
@@ -46,6 +46,14 @@
  * wb = out_w), kout planes of out_h*out_w*16 floats per image group; groups
  * of xt and gt are x_group and gy_group floats apart.
  *
+ * pool is unpack for the pooled form (pydl_sconv2d_fwd_maxpool2x2): from
+ * two consecutive output rows yrow0 (row 2i) and yrow1 (row 2i + 1) of every
+ * channel, the 2x2 stride-2 max pool (then ReLU if relu) of lane l's windows
+ * (yrow0[k][2j], yrow0[k][2j + 1], yrow1[k][2j], yrow1[k][2j + 1]) with the
+ * rule, values and codes of pydl_smaxpool2x2_fwd, written de-interleaved to
+ * y[l*image + k*plane + j] and code[l*image + k*plane + j] for l < lanes,
+ * k < kout, j < out_w / 2.  It reads yrow positions below 2 * (out_w / 2).
+ *
  * lane_sum returns the sum of all count*16 floats at xt, in double: lane l
  * of vector i added to partial sum i % 4 of lane l, in order of i; the
  * partial sums added as (0 + 1) + (2 + 3); then the lanes added in order
@@ -79,6 +87,8 @@ typedef struct pydl_cl_kernels {
                    int64_t pad_top, const float *xt, int64_t x_group, const float *gt,
                    int64_t gy_group, int64_t c, int64_t r, int64_t k0, float *gw);
     double (*lane_sum)(const float *xt, int64_t count);
+    void (*pool)(const pydl_cl_geom *g, const float *yrow0, const float *yrow1, int relu,
+                 int64_t lanes, int64_t image, int64_t plane, float *y, uint8_t *code);
 } pydl_cl_kernels;
 
 /* Output channels per weight-gradient block (conv_lanes.h): kb x S
@@ -105,6 +115,9 @@ int pydl_cl_takes_bwd_weight(const pydl_conv2d_params *p);
 
 int pydl_cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
                 float *y, int nt);
+/* The forward pass pooled: pydl_sconv2d_fwd_maxpool2x2 (pydl.h). */
+int pydl_cl_fwd_maxpool2x2(const pydl_conv2d_params *p, const float *x, const float *w,
+                           const float *bias, int relu, float *y, uint8_t *code, int nt);
 int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
                      float *grad_x, int nt);
 /* grad_w and grad_bias (either may be NULL, not both): the bias from the

@@ -7,11 +7,13 @@
  * multiplies them by kb broadcast weights into kb x positions accumulators.
  * pack and unpack move 16 x 16 blocks between images and lanes with an
  * in-register transpose; their row ends use masked loads and stores, which
- * touch no memory in masked-off lanes.
+ * touch no memory in masked-off lanes.  pool max-pools two rows on the
+ * lanes before unpacking (a quarter of the data).
  */
 #include <immintrin.h>
 
 #include "conv_lanes.h"
+#include "pool/max2x2_avx512.h"
 
 static inline __mmask16 cl_mask(int64_t n)
 {
@@ -352,10 +354,55 @@ static double cl_lane_sum_avx512(const float *xt, int64_t count)
     return sum;
 }
 
+/* pool (conv_lanes.h): sixteen pooled positions of a channel at a time,
+ * the window rule of max2x2_avx512.h on the lanes, then the values and the
+ * codes (as 32-bit lanes) transposed to the images and stored, the codes
+ * narrowed to bytes. */
+static void cl_pool_avx512(const pydl_cl_geom *g, const float *yrow0, const float *yrow1,
+                           int relu, int64_t lanes, int64_t image, int64_t plane, float *y,
+                           uint8_t *code)
+{
+    const int64_t pw = g->out_w / 2;
+    for (int64_t k = 0; k < g->kout; k++) {
+        const float *t0 = yrow0 + k * g->ywidth * 16, *t1 = yrow1 + k * g->ywidth * 16;
+        for (int64_t j0 = 0; j0 < pw; j0 += 16) {
+            const int64_t n = pw - j0 < 16 ? pw - j0 : 16;
+            __m512 v[16], c[16];
+            for (int64_t j = 0; j < 16; j++) {
+                if (j < n) {
+                    const int64_t at = 2 * (j0 + j) * 16;
+                    __m512i tap;
+                    __m512 m = pydl_max2x2_avx512(_mm512_loadu_ps(t0 + at),
+                                                  _mm512_loadu_ps(t0 + at + 16),
+                                                  _mm512_loadu_ps(t1 + at),
+                                                  _mm512_loadu_ps(t1 + at + 16), &tap);
+                    if (relu) {
+                        m = pydl_max2x2_relu_avx512(m, &tap);
+                    }
+                    v[j] = m;
+                    c[j] = _mm512_castsi512_ps(tap);
+                } else {
+                    v[j] = _mm512_setzero_ps();
+                    c[j] = _mm512_setzero_ps();
+                }
+            }
+            cl_transpose16(v);
+            cl_transpose16(c);
+            const __mmask16 m = cl_mask(n);
+            for (int64_t l = 0; l < lanes; l++) {
+                const int64_t at = l * image + k * plane + j0;
+                _mm512_mask_storeu_ps(y + at, m, v[l]);
+                _mm512_mask_cvtepi32_storeu_epi8(code + at, m, _mm512_castps_si512(c[l]));
+            }
+        }
+    }
+}
+
 const pydl_cl_kernels pydl_cl_kernels_avx512 = {
     .pack = cl_pack_avx512,
     .row = cl_row_avx512,
     .unpack = cl_unpack_avx512,
     .weight = cl_weight_avx512,
     .lane_sum = cl_lane_sum_avx512,
+    .pool = cl_pool_avx512,
 };

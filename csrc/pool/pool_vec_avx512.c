@@ -10,11 +10,12 @@
  * lanes read nothing) and a masked store.
  *
  * The 2x2 kernels (smax_2x2, smax2x2_code) share pv_taps2x2 (a row pair's 32
- * columns split into the four taps of sixteen windows) and pv_max2x2 (the
- * tie and NaN rule, with the chosen tap).
+ * columns split into the four taps of sixteen windows) and max2x2_avx512.h
+ * (the tie and NaN rule, with the chosen tap, and the ReLU after it).
  */
 #include <immintrin.h>
 
+#include "max2x2_avx512.h"
 #include "pool_vec.h"
 
 static inline __mmask16 pv_mask(int64_t n)
@@ -65,26 +66,6 @@ int pydl_smax_s2k3_avx512(const float *a, const float *b, const float *c, int64_
     return nan != 0;
 }
 
-/* The 2x2 window rule on sixteen windows: taps a, b (top row) and c, d
- * taken d, c, b, a with POOL_TAKES_REV's test, (v >= m) or v is NaN, as
- * masks; returns the maximum and sets *tap to the chosen tap (0 = a, 1 = b,
- * 2 = c, 3 = d). */
-static inline __m512 pv_max2x2(__m512 a, __m512 b, __m512 c, __m512 d, __m512i *tap)
-{
-    __m512 m = d;
-    __m512i k = _mm512_set1_epi32(3);
-    __mmask16 t = _mm512_cmp_ps_mask(c, m, _CMP_GE_OQ) | _mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q);
-    m = _mm512_mask_mov_ps(m, t, c);
-    k = _mm512_mask_mov_epi32(k, t, _mm512_set1_epi32(2));
-    t = _mm512_cmp_ps_mask(b, m, _CMP_GE_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
-    m = _mm512_mask_mov_ps(m, t, b);
-    k = _mm512_mask_mov_epi32(k, t, _mm512_set1_epi32(1));
-    t = _mm512_cmp_ps_mask(a, m, _CMP_GE_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
-    m = _mm512_mask_mov_ps(m, t, a);
-    *tap = _mm512_mask_mov_epi32(k, t, _mm512_setzero_si512());
-    return m;
-}
-
 /* The four taps of sixteen 2x2 windows starting at column 2*j0 of the rows
  * r0 and r1, n >= 1 of them real (the rest read nothing, as zeros). */
 static inline void pv_taps2x2(const float *r0, const float *r1, int64_t n, __m512 *a, __m512 *b,
@@ -117,7 +98,7 @@ void pydl_smax_2x2_avx512(const float *r0, const float *r1, int64_t lo, int64_t 
         __m512 a, b, c, d;
         __m512i tap;
         pv_taps2x2(r0 + i, r1 + i, n, &a, &b, &c, &d);
-        const __m512 m = pv_max2x2(a, b, c, d, &tap);
+        const __m512 m = pydl_max2x2_avx512(a, b, c, d, &tap);
         _mm512_mask_storeu_ps(out + ow, mo, m);
         if (idx != NULL) {
             const __m512i k = _mm512_add_epi32(
@@ -135,15 +116,13 @@ void pydl_smax_2x2_avx512(const float *r0, const float *r1, int64_t lo, int64_t 
 }
 
 /* smax2x2_code forward, sixteen outputs of a row at a time: the window
- * rule above, then with relu the code 4 where the maximum is not > 0 and
- * y = 0 where it is < 0 (-0 and NaN stay, as pydl_srelu_fwd).  The masks of
- * a row's last (or only) block are the same on every row. */
+ * rule, then the ReLU (max2x2_avx512.h).  The masks of a row's last (or
+ * only) block are the same on every row. */
 void pydl_smax2x2_code_fwd_avx512(const float *x, int64_t h, int64_t w, int64_t r0, int64_t r1,
                                   int relu, float *y, uint8_t *code)
 {
     const int64_t out_h = h / 2, n = w / 2, last = (n - 1) / 16 * 16;
     const __mmask16 mo_last = pv_mask(n - last);
-    const __m512 zero = _mm512_setzero_ps();
     const float *top = x + (r0 / out_h) * h * w + (r0 % out_h) * 2 * w;
     int64_t i = r0 % out_h;
     for (int64_t r = r0; r < r1; r++) {
@@ -154,11 +133,9 @@ void pydl_smax2x2_code_fwd_avx512(const float *x, int64_t h, int64_t w, int64_t 
             __m512 a, b, c, d;
             __m512i tap;
             pv_taps2x2(top + 2 * j, top + w + 2 * j, n - j, &a, &b, &c, &d);
-            __m512 m = pv_max2x2(a, b, c, d, &tap);
+            __m512 m = pydl_max2x2_avx512(a, b, c, d, &tap);
             if (relu) {
-                const __mmask16 pos = _mm512_cmp_ps_mask(m, zero, _CMP_GT_OQ);
-                tap = _mm512_mask_mov_epi32(_mm512_set1_epi32(4), pos, tap);
-                m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(m, zero, _CMP_LT_OQ), zero);
+                m = pydl_max2x2_relu_avx512(m, &tap);
             }
             if (r * n + j + 16 <= r1 * n) {
                 /* whole stores; lanes past the row land in this call's next

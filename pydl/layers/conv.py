@@ -6,6 +6,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from pydl import _random, ops
+from pydl._conv import _conv2d_maxpool2x2
 from pydl._windows import conv_geometry
 from pydl.layers import init
 from pydl.layers.base import Layer, Shape, check_dtype, check_positive_int, register
@@ -115,6 +116,27 @@ class Conv2D(Layer):
         ops.conv2d(x, self.params["weight"], self.params.get("bias"), *self._conv_args(), out=y)
         self._x = x if training else None
         return y
+
+    def _forward_relu_pool(self, x: Any, training: bool, pool: Any) -> np.ndarray:
+        """This layer, a ReLU and the MaxPool2D ``pool`` as one step
+        (Sequential): in one pass (pydl_sconv2d_fwd_maxpool2x2) where the
+        kernels take it, this layer's output never written; else this
+        layer's forward and then the pool's ReLU step.  The same numbers
+        either way, bit for bit."""
+        x = self._input(x, 4, f"(N, {self.in_channels}, H, W)")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"{self.name}({self.in_channels}->{self.out_channels}): expected "
+                             f"input of shape (N, {self.in_channels}, H, W), got {x.shape}")
+        n, _, h, w = x.shape
+        conv_shape = (n,) + self.output_shape((self.in_channels, h, w))
+        if self.groups == 1 and x.dtype == np.float32 and pool._uses_code(conv_shape):
+            y, code = pool._coded_buffers(conv_shape)
+            if _conv2d_maxpool2x2(x, self.params["weight"], self.params.get("bias"),
+                                  self.stride, self.padding, self.dilation, y, code, True):
+                self._x = x if training else None
+                pool._coded_forward_done(conv_shape, code, training)
+                return y
+        return pool._forward_then_relu(self.forward(x, training), training)
 
     def backward(self, grad_out: np.ndarray) -> Optional[np.ndarray]:
         x = self._saved("_x")

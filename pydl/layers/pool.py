@@ -75,8 +75,21 @@ class MaxPool2D(_Pool2D):
         self._code: Optional[np.ndarray] = None
         self._idx: Optional[np.ndarray] = None
 
-    def _uses_code(self, x: np.ndarray) -> bool:
-        return self._tiles2x2 and not (self.ceil_mode and (x.shape[2] % 2 or x.shape[3] % 2))
+    def _uses_code(self, x_shape: Shape) -> bool:
+        """Whether an input of x_shape takes the one-byte-code path."""
+        return self._tiles2x2 and not (self.ceil_mode and (x_shape[2] % 2 or x_shape[3] % 2))
+
+    def _coded_buffers(self, x_shape: Shape):
+        """The reused float32 output and code buffers for an input of x_shape."""
+        shape = (x_shape[0],) + self.output_shape(x_shape[1:])
+        return self._buffer("y", shape, np.float32), self._buffer("code", shape, np.uint8)
+
+    def _coded_forward_done(self, x_shape: Shape, code: np.ndarray, training: bool) -> None:
+        """Record a forward pass made elsewhere (Conv2D._forward_relu_pool)
+        for backward, as _pool records its own."""
+        self._idx = self._relu_y = None
+        self._x_shape, self._code = (tuple(x_shape), code) if training else (None, None)
+        self._io_dtype = np.dtype(np.float32)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return self._pool(x, training, relu=False)
@@ -88,7 +101,7 @@ class MaxPool2D(_Pool2D):
         x = self._input(x, 4, "(N, C, H, W)")
         y = self._out(x)
         self._x_shape = self._code = self._idx = self._relu_y = None
-        if self._uses_code(x):
+        if self._uses_code(x.shape):
             code = self._buffer("code", y.shape, np.uint8)
             _max_pool2x2(x, y, code, relu)
             if training:
