@@ -300,6 +300,17 @@ PYDL_API int pydl_dconv2d_bwd_weight(const pydl_conv2d_params *p, const double *
 PYDL_API int pydl_sconv2d_fwd_maxpool2x2(const pydl_conv2d_params *p, const float *x,
                                          const float *w, const float *bias, int relu, float *y,
                                          uint8_t *code, int n_threads);
+/* Its backward: grad_y and code are pooled ((N, K, out_h/2, out_w/2), from
+ * pydl_sconv2d_fwd_maxpool2x2); grad_x, grad_w and grad_bias (each may be
+ * NULL: not computed) are what pydl_sconv2d_bwd_data and
+ * pydl_sconv2d_bwd_weight give, bit for bit, on the full-size gradient that
+ * pydl_smaxpool2x2_bwd makes of them, without writing it.  Only where the
+ * batch-in-lanes kernels take both gradients asked for: elsewhere it returns
+ * PYDL_ERR_UNSUPPORTED and writes nothing. */
+PYDL_API int pydl_sconv2d_bwd_maxpool2x2(const pydl_conv2d_params *p, const float *grad_y,
+                                         const uint8_t *code, const float *x, const float *w,
+                                         float *grad_x, float *grad_w, float *grad_bias,
+                                         int n_threads);
 
 /* ------------------------------------------------------------------------
  * 2-D pooling (pool/pool2d.c), NCHW

@@ -42,3 +42,14 @@ def _conv2d_maxpool2x2(
     code: npt.NDArray[np.uint8],
     relu: bool,
 ) -> bool: ...
+def _conv2d_backward_maxpool2x2(
+    grad_y: npt.NDArray[np.float32],
+    code: npt.NDArray[np.uint8],
+    x: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32],
+    stride: _IntOrPair,
+    padding: _Padding,
+    dilation: _IntOrPair,
+    out: Tuple[Optional[npt.NDArray[np.float32]], Optional[npt.NDArray[np.float32]],
+               Optional[npt.NDArray[np.float32]]],
+) -> bool: ...

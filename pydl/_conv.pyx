@@ -228,3 +228,51 @@ def _conv2d_maxpool2x2(x, weight, bias, stride, padding, dilation, y, code, bint
         return False
     _check(status, fn)
     return True
+
+
+def _conv2d_backward_maxpool2x2(grad_y, code, x, weight, stride, padding, dilation, out):
+    """Gradients of :func:`_conv2d_maxpool2x2` from its pooled grad_y and
+    codes, into out = (grad_x, grad_weight, grad_bias) (each an array or
+    None: not asked for), without the full-size gradient of the convolution's
+    output (pydl.h, pydl_sconv2d_bwd_maxpool2x2).  The same numbers, bit for
+    bit, as max-pool backward then conv2d_backward.  Returns False, having
+    written nothing, where the kernels do not take the layer.
+    """
+    cdef str fn = "conv2d_backward_maxpool2x2"
+    X = as_float_array(x, fn, "x", 4, _X_LAYOUT)
+    W = as_float_array(weight, fn, "weight", 4, "(K, C, R, S)")
+    GY = as_float_array(grad_y, fn, "grad_y", 4, "(N, K, out_h // 2, out_w // 2)")
+    if X.dtype != np.float32 or W.dtype != np.float32 or GY.dtype != np.float32:
+        return False
+    g = conv_geometry(fn, X.shape, W.shape, stride, padding, dilation, 1)
+    pooled = (g["n"], g["k"], g["out_h"] // 2, g["out_w"] // 2)
+    if GY.shape != pooled or g["out_h"] < 2 or g["out_w"] < 2:
+        raise ValueError(f"{fn}: grad_y has shape {GY.shape}, expected {pooled} (the pooled "
+                         f"output of this convolution)")
+    if not (isinstance(code, cnp.ndarray) and code.dtype == np.uint8 and code.shape == pooled
+            and code.flags.c_contiguous):
+        raise ValueError(f"{fn}: code must be a C-contiguous uint8 array of shape {pooled}")
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise TypeError(f"{fn}: out must be a tuple (grad_x, grad_weight, grad_bias)")
+    inputs = (("grad_y", GY), ("x", X), ("weight", W), ("code", code))
+    GX = output_array(out[0], fn, X.shape, X.dtype, inputs) if out[0] is not None else None
+    GW = output_array(out[1], fn, W.shape, X.dtype, inputs) if out[1] is not None else None
+    GB = output_array(out[2], fn, (g["k"],), X.dtype, inputs) if out[2] is not None else None
+    if GX is None and GW is None and GB is None:
+        return True
+    cdef pydl_conv2d_params p = _params(g)
+    cdef cnp.ndarray cx = X, cw = W, cgy = GY, cc = code
+    cdef const float *pgy = <const float *>cnp.PyArray_DATA(cgy)
+    cdef const uint8_t *pc = <const uint8_t *>cnp.PyArray_DATA(cc)
+    cdef const float *px = <const float *>cnp.PyArray_DATA(cx)
+    cdef const float *pw = <const float *>cnp.PyArray_DATA(cw)
+    cdef float *pgx = <float *>_data(GX)
+    cdef float *pgw = <float *>_data(GW)
+    cdef float *pgb = <float *>_data(GB)
+    cdef int status
+    with nogil:
+        status = pydl_sconv2d_bwd_maxpool2x2(&p, pgy, pc, px, pw, pgx, pgw, pgb, 0)
+    if status == PYDL_ERR_UNSUPPORTED:
+        return False
+    _check(status, fn)
+    return True

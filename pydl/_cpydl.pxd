@@ -54,6 +54,10 @@ cdef extern from "pydl.h" nogil:
     int pydl_sconv2d_fwd_maxpool2x2(const pydl_conv2d_params *p, const float *x,
                                     const float *w, const float *bias, int relu, float *y,
                                     uint8_t *code, int n_threads)
+    int pydl_sconv2d_bwd_maxpool2x2(const pydl_conv2d_params *p, const float *grad_y,
+                                    const uint8_t *code, const float *x, const float *w,
+                                    float *grad_x, float *grad_w, float *grad_bias,
+                                    int n_threads)
     int pydl_dconv2d_fwd(const pydl_conv2d_params *p, const double *x, const double *w,
                          const double *bias, double *y, int n_threads)
     int pydl_sconv2d_bwd_data(const pydl_conv2d_params *p, const float *grad_y,

@@ -88,15 +88,22 @@ def _steps(layers: Sequence[Layer]) -> List[Tuple[Layer, bool]]:
 class _ConvReluPool:
     """A Conv2D, a ReLU and a MaxPool2D as one step of Sequential: forward
     through Conv2D._forward_relu_pool, backward through the pool (whose
-    codes hold the ReLU's mask) and then the convolution."""
+    codes hold the ReLU's mask) and then the convolution, both in one pass
+    where the kernels take the layer."""
 
     def __init__(self, conv: Conv2D, pool: MaxPool2D) -> None:
         self.conv, self.pool = conv, pool
+        self._one_pass = False
 
     def forward(self, x: Any, training: bool = False) -> np.ndarray:
-        return self.conv._forward_relu_pool(x, training, self.pool)
+        y, self._one_pass = self.conv._forward_relu_pool(x, training, self.pool)
+        return y
 
     def backward(self, grad: Any) -> Optional[np.ndarray]:
+        if self._one_pass and self.pool._code is not None:
+            gx = self.conv._backward_from_pool(grad, self.pool)
+            if gx is not False:
+                return gx
         return self.conv.backward(self.pool._backward_then_relu(grad))
 
 

@@ -1010,3 +1010,34 @@ def test_conv_then_pool_declines_what_the_lanes_kernels_do_not_take(rng):
     with pytest.raises(ValueError, match="shape"):
         _conv2d_maxpool2x2(x, w, None, 1, 0, 1, np.empty((32, 6, 12, 11), np.float32),
                            np.empty((32, 6, 12, 12), np.uint8), True)
+
+
+@pytest.mark.parametrize("name", POOLED_CASES)
+def test_conv_backward_from_a_pooled_gradient_equals_the_two_calls(name, rng):
+    from pydl._conv import _conv2d_backward_maxpool2x2
+    from pydl._pool import _max_pool2x2, _max_pool2x2_backward
+    xs, ws, stride, padding, dilation, groups = CONFIGS[name]
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    conv = pydl.ops.conv2d(x, w, None, stride, padding, dilation)
+    if min(conv.shape[2:]) < 2:
+        pytest.skip("no 2x2 window")
+    shape = conv.shape[:2] + (conv.shape[2] // 2, conv.shape[3] // 2)
+    y, code = np.empty(shape, np.float32), np.empty(shape, np.uint8)
+    _max_pool2x2(conv, y, code, True)
+    g = rng.standard_normal(shape).astype(np.float32)
+    full = np.empty_like(conv)
+    _max_pool2x2_backward(g, code, full)
+    for n in (1, 2):
+        with pydl.num_threads(n):
+            ref = pydl.ops.conv2d_backward(full, x, w, stride, padding, dilation)
+            for needs in ((True, True, True), (False, True, False), (False, False, True)):
+                out = tuple(np.full(a.shape, np.nan, np.float32) if k else None
+                            for a, k in zip(ref, needs))
+                took = _conv2d_backward_maxpool2x2(g, code, x, w, stride, padding, dilation, out)
+                if pydl.get_isa() != "avx512" or (needs[0] and stride != 1):
+                    assert not took  # the data gradient of strided layers is not on lanes
+                    continue
+                assert took
+                for a, b in zip(out, ref):
+                    assert a is None or a.tobytes() == b.tobytes(), (name, n, needs)

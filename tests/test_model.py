@@ -385,6 +385,7 @@ def test_fused_relu_steps_are_bitwise_equal_to_the_layers(pool, dtype, n, rng):
     one_pass = (dtype == np.float32 and pool == dict(kernel_size=2) and n >= 32
                 and pydl.get_isa() == "avx512")
     assert ("y" not in model.layers[0]._buffers) == one_pass  # the conv output not written
+    assert ("gx" not in model.layers[2]._buffers) == one_pass  # nor the pool's input gradient
 
     h, g = _run_layer_by_layer(model, x, grad)
     assert calls == ["relu"] * 3

@@ -185,7 +185,8 @@ int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, co
                             float *grad_w, float *grad_bias, int n_threads)
 {
     if (pydl_cl_takes_bwd_weight(p)) {
-        return pydl_cl_bwd_weight(p, grad_y, x, grad_w, grad_bias, conv_threads(n_threads));
+        return pydl_cl_bwd_weight(p, grad_y, NULL, x, grad_w, grad_bias,
+                                  conv_threads(n_threads));
     }
     if (grad_w == NULL) {
         sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));
@@ -202,6 +203,26 @@ int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, co
         return status;
     }
     return sconv_bwd_weight_im2col(p, grad_y, x, grad_w, grad_bias, n_threads);
+}
+
+int pydl_sconv2d_bwd_maxpool2x2(const pydl_conv2d_params *p, const float *grad_y,
+                                const uint8_t *code, const float *x, const float *w,
+                                float *grad_x, float *grad_w, float *grad_bias, int n_threads)
+{
+    const int weights = grad_w != NULL || grad_bias != NULL;
+    if ((weights && !pydl_cl_takes_bwd_weight(p)) ||
+        (grad_x != NULL && (pydl_wg_takes_bwd_data(p) || !pydl_cl_takes_bwd_data(p)))) {
+        return PYDL_ERR_UNSUPPORTED;
+    }
+    const int nt = conv_threads(n_threads);
+    int status = PYDL_OK;
+    if (grad_x != NULL) {
+        status = pydl_cl_bwd_data_pooled(p, grad_y, code, w, grad_x, nt);
+    }
+    if (status == PYDL_OK && weights) {
+        status = pydl_cl_bwd_weight(p, grad_y, code, x, grad_w, grad_bias, nt);
+    }
+    return status;
 }
 
 int pydl_dconv2d_fwd(const pydl_conv2d_params *p, const double *x, const double *w,

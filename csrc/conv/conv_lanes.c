@@ -82,6 +82,9 @@ typedef struct cl_job {
      * code beside it; NULL for the plain pass */
     uint8_t *code;
     int relu;
+    /* pooled source (the data gradient from a pooled grad_y): src is
+     * (n, cin, h/2, w/2) with these codes; NULL for a plain source */
+    const uint8_t *src_code;
 } cl_job;
 
 static int64_t cl_round_up(int64_t v, int64_t m)
@@ -128,9 +131,17 @@ static void cl_pack_group(const cl_job *job, const pydl_cl_kernels *kern, int64_
     const pydl_cl_geom *g = &job->g;
     const int64_t src_image = g->cin * g->h * job->w, first = grp * PYDL_CL_LANES;
     const int64_t lanes = job->n - first < PYDL_CL_LANES ? job->n - first : PYDL_CL_LANES;
+    const int64_t pooled_plane = (g->h / 2) * (job->w / 2);
     for (int64_t c = c0; c < c1; c++) {
-        kern->pack(job->src + first * src_image + c * g->h * job->w, src_image, lanes, g->h,
-                   job->w, job->pad_left, g->wb, xt + c * g->h * g->wb * PYDL_CL_LANES);
+        float *dst = xt + c * g->h * g->wb * PYDL_CL_LANES;
+        if (job->src_code != NULL) {
+            const int64_t image = g->cin * pooled_plane, at = first * image + c * pooled_plane;
+            kern->unpool(job->src + at, job->src_code + at, image, lanes, g->h, job->w,
+                         job->pad_left, g->wb, dst);
+        } else {
+            kern->pack(job->src + first * src_image + c * g->h * job->w, src_image, lanes, g->h,
+                       job->w, job->pad_left, g->wb, dst);
+        }
     }
 }
 
@@ -285,8 +296,8 @@ int pydl_cl_fwd_maxpool2x2(const pydl_conv2d_params *p, const float *x, const fl
  * forward pass over grad_y with padding (R-1)*dh - pad_top (and likewise
  * for columns) and the filters flipped, input and output channels
  * swapped. */
-int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
-                     float *grad_x, int nt)
+static int cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const uint8_t *code,
+                       const float *w, float *grad_x, int nt)
 {
     const int64_t rs = p->r * p->s;
     float *wt = pydl_workspace(PYDL_WS_WG_FILTERS, (size_t)(rs * p->k * p->c) * sizeof(float));
@@ -307,10 +318,23 @@ int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
         .bias = NULL, .dst = grad_x,
         .g = {.cin = p->k, .kout = p->c, .r = p->r, .s = p->s, .sw = 1, .dh = p->dil_h,
               .dw = p->dil_w, .h = p->out_h, .out_w = p->w},
+        .src_code = code,
     };
     cl_geom_finish(&job.g);
     cl_source_columns(&job.g, job.pad_left, job.w);
     return cl_run(&job, pydl_cl_kernels_get(), nt);
+}
+
+int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
+                     float *grad_x, int nt)
+{
+    return cl_bwd_data(p, grad_y, NULL, w, grad_x, nt);
+}
+
+int pydl_cl_bwd_data_pooled(const pydl_conv2d_params *p, const float *grad_y,
+                            const uint8_t *code, const float *w, float *grad_x, int nt)
+{
+    return cl_bwd_data(p, grad_y, code, w, grad_x, nt);
 }
 
 /* Each image group's gradients are computed by one thread (which
@@ -319,8 +343,8 @@ int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const flo
  * order, so the result does not depend on the thread count.  The bias
  * gradient is summed from the interleaved grad_y (in double, lane_sum),
  * also when it is the only one asked for, so it is the same either way. */
-int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
-                       float *grad_w, float *grad_bias, int nt)
+int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const uint8_t *code,
+                       const float *x, float *grad_w, float *grad_bias, int nt)
 {
     const pydl_cl_kernels *kern = pydl_cl_kernels_get();
     pydl_cl_geom g = {.cin = p->c, .kout = p->k, .r = p->r, .s = p->s, .sw = p->stride_w,
@@ -354,9 +378,16 @@ int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const f
         }
         const int64_t first = grp * PYDL_CL_LANES;
         const int64_t lanes = p->n - first < PYDL_CL_LANES ? p->n - first : PYDL_CL_LANES;
+        const int64_t pooled = (p->out_h / 2) * (p->out_w / 2), pooled_image = p->k * pooled;
         for (int64_t k = 0; k < p->k; k++) {
-            kern->pack(grad_y + first * gy_image + k * hwo, gy_image, lanes, p->out_h,
-                       p->out_w, 0, p->out_w, gt + k * gplane);
+            if (code != NULL) {
+                const int64_t at = first * pooled_image + k * pooled;
+                kern->unpool(grad_y + at, code + at, pooled_image, lanes, p->out_h, p->out_w, 0,
+                             p->out_w, gt + k * gplane);
+            } else {
+                kern->pack(grad_y + first * gy_image + k * hwo, gy_image, lanes, p->out_h,
+                           p->out_w, 0, p->out_w, gt + k * gplane);
+            }
             if (grad_bias != NULL) {
                 bias_parts[grp * p->k + k] = kern->lane_sum(gt + k * gplane, hwo);
             }

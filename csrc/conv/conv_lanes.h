@@ -10,8 +10,8 @@
  * over grad_y with the filters flipped and channels swapped) run this way.
  *
  * The framework (conv_lanes.c: weight packing, workspaces, threads) is
- * portable; the kernels (interleave, row, de-interleave, weight, sum, pool)
- * exist for the avx512 path only (conv_lanes_avx512.c).  pydl_cl_kernels_get() returns
+ * portable; the kernels (interleave, row, de-interleave, weight, sum, pool,
+ * unpool) exist for the avx512 path only (conv_lanes_avx512.c).  pydl_cl_kernels_get() returns
  * NULL on other paths, and the layer takes another algorithm there.
  *
  * Kernel contract
@@ -54,6 +54,12 @@
  * y[l*image + k*plane + j] and code[l*image + k*plane + j] for l < lanes,
  * k < kout, j < out_w / 2.  It reads yrow positions below 2 * (out_w / 2).
  *
+ * unpool is pack for a source given pooled (pydl_sconv2d_bwd_maxpool2x2):
+ * the source plane of lane l, h x w, is the gradient that
+ * pydl_smaxpool2x2_bwd makes of g and code (pooled planes of (h/2) x (w/2)
+ * at l*image): 0 + g[i][j] at the tap code[i][j] of window (i, j), +0
+ * elsewhere and in an odd last row or column.
+ *
  * lane_sum returns the sum of all count*16 floats at xt, in double: lane l
  * of vector i added to partial sum i % 4 of lane l, in order of i; the
  * partial sums added as (0 + 1) + (2 + 3); then the lanes added in order
@@ -89,6 +95,8 @@ typedef struct pydl_cl_kernels {
     double (*lane_sum)(const float *xt, int64_t count);
     void (*pool)(const pydl_cl_geom *g, const float *yrow0, const float *yrow1, int relu,
                  int64_t lanes, int64_t image, int64_t plane, float *y, uint8_t *code);
+    void (*unpool)(const float *g, const uint8_t *code, int64_t image, int64_t lanes, int64_t h,
+                   int64_t w, int64_t pad_left, int64_t wb, float *xt);
 } pydl_cl_kernels;
 
 /* Output channels per weight-gradient block (conv_lanes.h): kb x S
@@ -121,8 +129,12 @@ int pydl_cl_fwd_maxpool2x2(const pydl_conv2d_params *p, const float *x, const fl
 int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
                      float *grad_x, int nt);
 /* grad_w and grad_bias (either may be NULL, not both): the bias from the
- * interleaved grad_y, so the same with or without grad_w. */
-int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const float *x,
-                       float *grad_w, float *grad_bias, int nt);
+ * interleaved grad_y, so the same with or without grad_w.  With code not
+ * NULL, grad_y is pooled (pydl_sconv2d_bwd_maxpool2x2), and likewise for
+ * the data gradient. */
+int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const uint8_t *code,
+                       const float *x, float *grad_w, float *grad_bias, int nt);
+int pydl_cl_bwd_data_pooled(const pydl_conv2d_params *p, const float *grad_y,
+                            const uint8_t *code, const float *w, float *grad_x, int nt);
 
 #endif /* PYDL_CONV_LANES_H */

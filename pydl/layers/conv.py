@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from pydl import _random, ops
-from pydl._conv import _conv2d_maxpool2x2
+from pydl._conv import _conv2d_backward_maxpool2x2, _conv2d_maxpool2x2
 from pydl._windows import conv_geometry
 from pydl.layers import init
 from pydl.layers.base import Layer, Shape, check_dtype, check_positive_int, register
@@ -122,7 +122,7 @@ class Conv2D(Layer):
         (Sequential): in one pass (pydl_sconv2d_fwd_maxpool2x2) where the
         kernels take it, this layer's output never written; else this
         layer's forward and then the pool's ReLU step.  The same numbers
-        either way, bit for bit."""
+        either way, bit for bit.  Returns (y, whether in one pass)."""
         x = self._input(x, 4, f"(N, {self.in_channels}, H, W)")
         if x.shape[1] != self.in_channels:
             raise ValueError(f"{self.name}({self.in_channels}->{self.out_channels}): expected "
@@ -135,8 +135,21 @@ class Conv2D(Layer):
                                   self.stride, self.padding, self.dilation, y, code, True):
                 self._x = x if training else None
                 pool._coded_forward_done(conv_shape, code, training)
-                return y
-        return pool._forward_then_relu(self.forward(x, training), training)
+                return y, True
+        return pool._forward_then_relu(self.forward(x, training), training), False
+
+    def _backward_from_pool(self, grad_out: Any, pool: Any) -> Any:
+        """The gradients of a one-pass _forward_relu_pool from the pool's
+        output gradient, in one pass (pydl_sconv2d_bwd_maxpool2x2): grad_x
+        (or None), or False where the kernels do not take it."""
+        x = self._saved("_x")
+        g = pool._grad(grad_out, pool._code.shape)
+        gx = self._buffer("gx", x.shape, x.dtype) if self.needs_input_grad else None
+        if not _conv2d_backward_maxpool2x2(g, pool._code, x, self.params["weight"], self.stride,
+                                           self.padding, self.dilation,
+                                           (gx, self.grads["weight"], self.grads.get("bias"))):
+            return False
+        return gx
 
     def backward(self, grad_out: np.ndarray) -> Optional[np.ndarray]:
         x = self._saved("_x")
