@@ -148,7 +148,10 @@ int pydl_sconv2d_fwd(const pydl_conv2d_params *p, const float *x, const float *w
         return pydl_wg_fwd(p, x, w, bias, y, conv_threads(n_threads));
     }
     if (pydl_cl_takes_fwd(p)) {
-        return pydl_cl_fwd(p, x, w, bias, y, conv_threads(n_threads));
+        const int status = pydl_cl_fwd(p, x, w, bias, y, conv_threads(n_threads));
+        if (status != PYDL_ERR_UNSUPPORTED) { /* else the path changed meanwhile */
+            return status;
+        }
     }
     if (pydl_cd_takes_fwd(p)) {
         return pydl_cd_fwd(p, x, w, bias, y, conv_threads(n_threads));
@@ -173,7 +176,10 @@ int pydl_sconv2d_bwd_data(const pydl_conv2d_params *p, const float *grad_y, cons
         return pydl_wg_bwd_data(p, grad_y, w, grad_x, conv_threads(n_threads));
     }
     if (pydl_cl_takes_bwd_data(p)) {
-        return pydl_cl_bwd_data(p, grad_y, w, grad_x, conv_threads(n_threads));
+        const int status = pydl_cl_bwd_data(p, grad_y, w, grad_x, conv_threads(n_threads));
+        if (status != PYDL_ERR_UNSUPPORTED) { /* else the path changed meanwhile */
+            return status;
+        }
     }
     if (pydl_cd_takes_bwd_data(p)) {
         return pydl_cd_bwd_data(p, grad_y, w, grad_x, conv_threads(n_threads));
@@ -185,8 +191,11 @@ int pydl_sconv2d_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, co
                             float *grad_w, float *grad_bias, int n_threads)
 {
     if (pydl_cl_takes_bwd_weight(p)) {
-        return pydl_cl_bwd_weight(p, grad_y, NULL, x, grad_w, grad_bias,
-                                  conv_threads(n_threads));
+        const int status = pydl_cl_bwd_weight(p, grad_y, NULL, x, grad_w, grad_bias,
+                                              conv_threads(n_threads));
+        if (status != PYDL_ERR_UNSUPPORTED) { /* else the path changed meanwhile */
+            return status;
+        }
     }
     if (grad_w == NULL) {
         sconv_bwd_bias(p, grad_y, grad_bias, conv_threads(n_threads));

@@ -254,6 +254,12 @@ static int cl_run(const cl_job *job, const pydl_cl_kernels *kern, int nt)
 static int cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
                   int relu, float *y, uint8_t *code, int nt)
 {
+    /* the table read once: NULL if another thread changed the path since
+     * the caller's choice */
+    const pydl_cl_kernels *kern = pydl_cl_kernels_get();
+    if (kern == NULL) {
+        return PYDL_ERR_UNSUPPORTED;
+    }
     const int64_t crs = p->c * p->r * p->s;
     float *wt = pydl_workspace(PYDL_WS_WG_FILTERS, (size_t)(crs * p->k) * sizeof(float));
     if (wt == NULL) {
@@ -273,7 +279,7 @@ static int cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, c
     };
     cl_geom_finish(&job.g);
     cl_source_columns(&job.g, job.pad_left, job.w);
-    return cl_run(&job, pydl_cl_kernels_get(), nt);
+    return cl_run(&job, kern, nt);
 }
 
 int pydl_cl_fwd(const pydl_conv2d_params *p, const float *x, const float *w, const float *bias,
@@ -299,6 +305,10 @@ int pydl_cl_fwd_maxpool2x2(const pydl_conv2d_params *p, const float *x, const fl
 static int cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const uint8_t *code,
                        const float *w, float *grad_x, int nt)
 {
+    const pydl_cl_kernels *kern = pydl_cl_kernels_get(); /* as in cl_fwd */
+    if (kern == NULL) {
+        return PYDL_ERR_UNSUPPORTED;
+    }
     const int64_t rs = p->r * p->s;
     float *wt = pydl_workspace(PYDL_WS_WG_FILTERS, (size_t)(rs * p->k * p->c) * sizeof(float));
     if (wt == NULL) {
@@ -322,7 +332,7 @@ static int cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const u
     };
     cl_geom_finish(&job.g);
     cl_source_columns(&job.g, job.pad_left, job.w);
-    return cl_run(&job, pydl_cl_kernels_get(), nt);
+    return cl_run(&job, kern, nt);
 }
 
 int pydl_cl_bwd_data(const pydl_conv2d_params *p, const float *grad_y, const float *w,
@@ -346,7 +356,10 @@ int pydl_cl_bwd_data_pooled(const pydl_conv2d_params *p, const float *grad_y,
 int pydl_cl_bwd_weight(const pydl_conv2d_params *p, const float *grad_y, const uint8_t *code,
                        const float *x, float *grad_w, float *grad_bias, int nt)
 {
-    const pydl_cl_kernels *kern = pydl_cl_kernels_get();
+    const pydl_cl_kernels *kern = pydl_cl_kernels_get(); /* as in cl_fwd */
+    if (kern == NULL) {
+        return PYDL_ERR_UNSUPPORTED;
+    }
     pydl_cl_geom g = {.cin = p->c, .kout = p->k, .r = p->r, .s = p->s, .sw = p->stride_w,
                       .dh = p->dil_h, .dw = p->dil_w, .h = p->h, .out_w = p->out_w};
     cl_geom_finish(&g);

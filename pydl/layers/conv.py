@@ -143,6 +143,11 @@ class Conv2D(Layer):
         output gradient, in one pass (pydl_sconv2d_bwd_maxpool2x2): grad_x
         (or None), or False where the kernels do not take it."""
         x = self._saved("_x")
+        if self.needs_input_grad:
+            geom = conv_geometry(self.name, x.shape, self.params["weight"].shape, self.stride,
+                                 self.padding, self.dilation, self.groups)
+            if geom["sh"] != 1 or geom["sw"] != 1:
+                return False  # the lanes kernels' data gradient is for stride 1 only
         g = pool._grad(grad_out, pool._code.shape)
         gx = self._buffer("gx", x.shape, x.dtype) if self.needs_input_grad else None
         if not _conv2d_backward_maxpool2x2(g, pool._code, x, self.params["weight"], self.stride,
