@@ -306,7 +306,8 @@ PYDL_API int pydl_sconv2d_fwd_maxpool2x2(const pydl_conv2d_params *p, const floa
  * pydl_sconv2d_bwd_weight give, bit for bit, on the full-size gradient that
  * pydl_smaxpool2x2_bwd makes of them, without writing it.  Only where the
  * batch-in-lanes kernels take both gradients asked for: elsewhere it returns
- * PYDL_ERR_UNSUPPORTED and writes nothing. */
+ * PYDL_ERR_UNSUPPORTED and writes nothing (also when another thread changes
+ * the kernel path during the call, then perhaps after writing grad_x). */
 PYDL_API int pydl_sconv2d_bwd_maxpool2x2(const pydl_conv2d_params *p, const float *grad_y,
                                          const uint8_t *code, const float *x, const float *w,
                                          float *grad_x, float *grad_w, float *grad_bias,
