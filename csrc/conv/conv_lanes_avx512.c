@@ -3,8 +3,9 @@
  * avx512 path: one zmm holds one element of 16 images.
  *
  * row: output channels go in blocks of kb <= 8 and positions in blocks of
- * 24 / kb (at most 6); each tap loads the block's input vectors once and
- * multiplies them by kb broadcast weights into kb x positions accumulators.
+ * 24 / kb (at most 6), halved at the edge of wide padding where that skips
+ * more taps; each tap loads the block's input vectors once and multiplies
+ * them by kb broadcast weights into kb x positions accumulators.
  * pack and unpack move 16 x 16 blocks between images and lanes with an
  * in-register transpose; their row ends use masked loads and stores, which
  * touch no memory in masked-off lanes.  pool max-pools two rows on the
@@ -123,13 +124,35 @@ cl_tile(const pydl_cl_geom *g, const int KB, const int P, const float *xt, const
     }
 }
 
-/* All positions of channels [k0, k0 + KB), P = 24 / KB at a time. */
+/* Taps of a tile of P positions from ow0 that read a source column
+ * (cl_tile's s_lo, s_hi), times P. */
+static inline int64_t cl_tile_taps(const pydl_cl_geom *g, int64_t ow0, int64_t P)
+{
+    const int64_t first = ow0 * g->sw, last = (ow0 + P - 1) * g->sw;
+    int64_t s_lo = first >= g->col_lo ? 0 : (g->col_lo - last + g->dw - 1) / g->dw;
+    int64_t s_hi = g->col_hi > first ? (g->col_hi - 1 - first) / g->dw + 1 : 0;
+    s_lo = s_lo > 0 ? s_lo : 0;
+    s_hi = s_hi < g->s ? s_hi : g->s;
+    return s_hi > s_lo ? (s_hi - s_lo) * P : 0;
+}
+
+/* All positions of channels [k0, k0 + KB), P = 24 / KB at a time; a tile
+ * at the edge of the source columns (padding) runs as two halves when they
+ * skip more taps between them than the whole tile can (the data gradient's
+ * wide padding). */
 static inline __attribute__((always_inline)) void
 cl_block(const pydl_cl_geom *g, const int KB, const int P, const float *xt, const float *wt,
          const float *bias, int64_t row0, int64_t r_lo, int64_t r_hi, int64_t k0, float *yrow)
 {
     for (int64_t ow0 = 0; ow0 < g->out_w; ow0 += P) {
-        cl_tile(g, KB, P, xt, wt, bias, row0, r_lo, r_hi, k0, ow0, yrow);
+        if (P % 2 == 0 &&
+            cl_tile_taps(g, ow0, P / 2) + cl_tile_taps(g, ow0 + P / 2, P / 2) <
+                cl_tile_taps(g, ow0, P)) {
+            cl_tile(g, KB, P / 2, xt, wt, bias, row0, r_lo, r_hi, k0, ow0, yrow);
+            cl_tile(g, KB, P / 2, xt, wt, bias, row0, r_lo, r_hi, k0, ow0 + P / 2, yrow);
+        } else {
+            cl_tile(g, KB, P, xt, wt, bias, row0, r_lo, r_hi, k0, ow0, yrow);
+        }
     }
 }
 
