@@ -421,28 +421,22 @@ static void cl_pool_avx512(const pydl_cl_geom *g, const float *yrow0, const floa
     }
 }
 
-/* unpool (conv_lanes.h): source row 2i + a from pooled row i: sixteen
- * pooled columns of the images transposed into the lanes, values and codes
- * (widened to 32 bits), then in each lane the value kept at the window's
- * column of the chosen tap (code 2a or 2a + 1) and +0 at the other.  The
- * row is zeroed first, which covers the padding columns and an odd last
- * column. */
+/* unpool (conv_lanes.h): source rows 2i and 2i + 1 from pooled row i:
+ * sixteen pooled columns of the images transposed into the lanes once,
+ * values and codes (widened to 32 bits), then in each lane the value kept
+ * at the window's column of the chosen tap and +0 at the others, in both
+ * rows.  The rows are zeroed first, which covers the padding columns, an
+ * odd last column and an odd last row. */
 static void cl_unpool_avx512(const float *g, const uint8_t *code, int64_t image, int64_t lanes,
                              int64_t h, int64_t w, int64_t pad_left, int64_t wb, float *xt)
 {
     const int64_t ph = h / 2, pw = w / 2;
     const __m512 zero = _mm512_setzero_ps();
-    for (int64_t row = 0; row < h; row++) {
-        float *out = xt + row * wb * 16;
-        for (int64_t j = 0; j < wb; j++) {
-            _mm512_storeu_ps(out + j * 16, zero);
-        }
-        const int64_t i = row / 2;
-        if (i >= ph) {
-            continue; /* an odd last row lies in no window */
-        }
-        const __m512i tap0 = _mm512_set1_epi32((int)(2 * (row % 2)));
-        const __m512i tap1 = _mm512_add_epi32(tap0, _mm512_set1_epi32(1));
+    for (int64_t j = 0; j < h * wb; j++) {
+        _mm512_storeu_ps(xt + j * 16, zero);
+    }
+    for (int64_t i = 0; i < ph; i++) {
+        float *out0 = xt + 2 * i * wb * 16, *out1 = out0 + wb * 16;
         for (int64_t j0 = 0; j0 < pw; j0 += 16) {
             const int64_t n = pw - j0 < 16 ? pw - j0 : 16;
             const __mmask16 m = cl_mask(n);
@@ -468,13 +462,15 @@ static void cl_unpool_avx512(const float *g, const uint8_t *code, int64_t image,
                 const __m512i k = _mm512_castps_si512(c[j]);
                 const __m512 val = _mm512_add_ps(v[j], zero);
                 const int64_t col = pad_left + 2 * (j0 + j);
-                if (col >= 0 && col < wb) {
-                    _mm512_storeu_ps(out + col * 16,
-                                     _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, tap0), val));
-                }
-                if (col + 1 >= 0 && col + 1 < wb) {
-                    _mm512_storeu_ps(out + (col + 1) * 16,
-                                     _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, tap1), val));
+                for (int t = 0; t < 2; t++) { /* the window's columns */
+                    if (col + t >= 0 && col + t < wb) {
+                        const __m512i top = _mm512_set1_epi32(t), bottom = _mm512_set1_epi32(2 + t);
+                        _mm512_storeu_ps(out0 + (col + t) * 16,
+                                         _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, top), val));
+                        _mm512_storeu_ps(out1 + (col + t) * 16,
+                                         _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, bottom),
+                                                             val));
+                    }
                 }
             }
         }
