@@ -118,8 +118,9 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
         Which of (grad_x, grad_weight, grad_bias) to compute.
     out : (grad_x, grad_weight, grad_bias), optional
         Arrays to write the gradients into (C-contiguous, the shapes below,
-        the inputs' dtype), None for any to allocate; entries for gradients
-        not asked for are ignored.
+        the inputs' dtype, sharing memory with no input and no other of
+        them), None for any to allocate; entries for gradients not asked
+        for are ignored.
 
     Returns
     -------
@@ -171,7 +172,12 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
                                                <double *>pgx, 0)
         _check(status, fn)
     if need_w or need_b:
+        # each output is checked against the inputs and the outputs before it
+        if GX is not None:
+            inputs += (("out[0] (grad_x)", GX),)
         GW = output_array(out[1], fn, W.shape, X.dtype, inputs) if need_w else None
+        if GW is not None:
+            inputs += (("out[1] (grad_weight)", GW),)
         GB = output_array(out[2], fn, (g["k"],), X.dtype, inputs) if need_b else None
         pgw = _data(GW)
         pgb = _data(GB)
@@ -256,7 +262,11 @@ def _conv2d_backward_maxpool2x2(grad_y, code, x, weight, stride, padding, dilati
         raise TypeError(f"{fn}: out must be a tuple (grad_x, grad_weight, grad_bias)")
     inputs = (("grad_y", GY), ("x", X), ("weight", W), ("code", code))
     GX = output_array(out[0], fn, X.shape, X.dtype, inputs) if out[0] is not None else None
+    if GX is not None:
+        inputs += (("out[0]", GX),)
     GW = output_array(out[1], fn, W.shape, X.dtype, inputs) if out[1] is not None else None
+    if GW is not None:
+        inputs += (("out[1]", GW),)
     GB = output_array(out[2], fn, (g["k"],), X.dtype, inputs) if out[2] is not None else None
     if GX is None and GW is None and GB is None:
         return True

@@ -93,3 +93,19 @@ def test_conv2d_backward_out(rng):
         ops.conv2d_backward(gy, x, w, padding=1, out=(bufs[1], None, None))
     with pytest.raises(ValueError, match="overlaps input x"):
         ops.conv2d_backward(gy, x, w, padding=1, out=(x, None, None))
+
+
+def test_conv2d_backward_outs_must_not_overlap_each_other(rng):
+    # grad_weight and grad_bias carved from one buffer would be written over
+    # each other: refused, as an out overlapping an input is
+    x = rand((2, 3, 7, 6), np.float64, rng)
+    w = rand((4, 3, 3, 3), np.float64, rng)
+    gy = rand(ops.conv2d(x, w, padding=1).shape, np.float64, rng)
+    buf = np.empty(w.size + 4)
+    gw, gb = buf[:w.size].reshape(w.shape), buf[w.size - 4:w.size]
+    with pytest.raises(ValueError, match=r"overlaps input out\[1\]"):
+        ops.conv2d_backward(gy, x, w, padding=1, out=(None, gw, gb))
+    gx = np.empty(x.shape)
+    with pytest.raises(ValueError, match=r"overlaps input out\[0\]"):
+        ops.conv2d_backward(gy, x, w, padding=1,
+                            out=(gx, None, gx.reshape(-1)[:4]))
