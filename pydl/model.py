@@ -45,7 +45,7 @@ class History:
         return self.history[key]
 
 
-def _steps(layers: Sequence[Layer]) -> List[Tuple[Layer, bool]]:
+def _steps(layers: Sequence[Layer]) -> List[Tuple[Any, bool]]:
     """How Sequential runs its layers: (layer, with_relu) steps, with_relu
     meaning the layer then a ReLU in place on its output (one step for two
     layers, the ReLU layer's own forward and backward not called):
@@ -56,11 +56,11 @@ def _steps(layers: Sequence[Layer]) -> List[Tuple[Layer, bool]]:
       input is -0.0, after a negative one, gives -0.0 where ReLU first gives
       +0.0, with the same +0 gradient);
     - Dense or Conv2D then ReLU (not itself followed by a MaxPool2D) runs
-      the ReLU on the layer's own output buffer.
-
-    - Conv2D, ReLU, MaxPool2D runs as one step (_ConvReluPool): in one pass
-      where the kernels allow it, the convolution's own output never
-      written (Conv2D._forward_relu_pool), else as the two steps above.
+      the ReLU on the layer's own output buffer;
+    - Conv2D, ReLU, MaxPool2D runs as one step (a _ConvReluPool in place of
+      the layer): in one pass where the kernels allow it, the convolution's
+      own output never written (Conv2D._forward_relu_pool), else as the
+      conv and then the pool-then-ReLU step above.
 
     Only these exact classes: their backward does not read their output.
     """
@@ -250,13 +250,14 @@ class Sequential:
         A ReLU runs fused with its neighbour where that gives the same
         numbers for less work: a ReLU then a MaxPool2D as the pool then ReLU
         on the pooled values, a Dense or Conv2D then a ReLU with the ReLU in
-        place on the layer's output (see ``_steps``); the fused ReLU layer's
-        own forward and backward are then not called."""
+        place on the layer's output, a Conv2D, ReLU and 2x2 MaxPool2D in one
+        pass where the kernels allow it (see ``_steps``); the fused ReLU
+        layer's own forward and backward are then not called."""
         for layer, with_relu in self._run_steps():
             x = layer._forward_then_relu(x, training) if with_relu else layer.forward(x, training)
         return x
 
-    def _run_steps(self) -> List[Tuple[Layer, bool]]:
+    def _run_steps(self) -> List[Tuple[Any, bool]]:
         """_steps(self.layers), worked out again only when the layers change."""
         layers = tuple(self.layers)
         cached = getattr(self, "_steps_cache", None)

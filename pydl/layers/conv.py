@@ -1,7 +1,7 @@
 """2-D convolution layer (NCHW), on pydl.ops.conv2d and conv2d_backward."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -117,7 +117,7 @@ class Conv2D(Layer):
         self._x = x if training else None
         return y
 
-    def _forward_relu_pool(self, x: Any, training: bool, pool: Any) -> np.ndarray:
+    def _forward_relu_pool(self, x: Any, training: bool, pool: Any) -> Tuple[np.ndarray, bool]:
         """This layer, a ReLU and the MaxPool2D ``pool`` as one step
         (Sequential): in one pass (pydl_sconv2d_fwd_maxpool2x2) where the
         kernels take it, this layer's output never written; else this
