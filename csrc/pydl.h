@@ -524,6 +524,13 @@ PYDL_API int pydl_sbias_add_bwd(int64_t n, int64_t c, int64_t s, const float *gr
 PYDL_API int pydl_dbias_add_bwd(int64_t n, int64_t c, int64_t s, const double *grad_y,
                                 double *grad_bias, int n_threads);
 
+/* Rows gathered by index: dst row i = src row index[i] (rows of row_bytes
+ * bytes; src has src_rows of them), for i < rows.  Every index is checked
+ * first: if one lies outside [0, src_rows), dst is not written and
+ * PYDL_ERR_INDEX is returned.  Thread t owns a range of dst rows. */
+PYDL_API int pydl_gather_rows(int64_t rows, int64_t row_bytes, const void *src, int64_t src_rows,
+                              const int64_t *index, void *dst, int n_threads);
+
 /* Inverted dropout, 0 <= p < 1: mask[i] = 1 (kept) or 0, y[i] = x[i] * mask[i]
  * * (1 / (1 - p)) (y may be x).  The stream is counter-based: with
  * splitmix64(z) the first output of a SplitMix64 generator of state z,

@@ -172,6 +172,8 @@ cdef extern from "pydl.h" nogil:
     int pydl_dbias_add_bwd(int64_t n, int64_t c, int64_t s, const double *grad_y,
                            double *grad_bias, int n_threads)
 
+    int pydl_gather_rows(int64_t rows, int64_t row_bytes, const void *src, int64_t src_rows,
+                         const int64_t *index, void *dst, int n_threads)
     int pydl_sdropout_fwd(int64_t n, double p, uint64_t seed, const float *x, float *y,
                           uint8_t *mask, int n_threads)
     int pydl_ddropout_fwd(int64_t n, double p, uint64_t seed, const double *x, double *y,

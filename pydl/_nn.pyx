@@ -1356,3 +1356,40 @@ def rmsprop_update(param, grad, square_avg, lr=1e-2, alpha=0.99, eps=1e-8, weigh
         else:
             pydl_drmsprop_update(n, <double *>pp, <const double *>pg, <double *>ps,
                                  <double *>pb, lr_, al, ep, wd, mom, 0)
+
+
+def _gather_rows(x, index, out):
+    """out[i] = x[index[i]] along axis 0 (Sequential.fit's mini-batches),
+    the rows copied on pydl's threads (pydl.h, pydl_gather_rows).
+
+    x : C-contiguous ndarray of shape (N, ...), not an np.memmap
+    index : int64 ndarray of shape (B,), values in [0, N)
+    out : C-contiguous writeable ndarray of shape (B, ...) and x's dtype,
+        sharing no memory with x
+    """
+    cdef str fn = "gather_rows"
+    if not isinstance(x, cnp.ndarray) or x.ndim < 1 or not x.flags.c_contiguous:
+        raise ValueError(f"{fn}: x must be a C-contiguous ndarray of at least 1 dimension")
+    if not (isinstance(index, cnp.ndarray) and index.dtype == np.int64 and index.ndim == 1
+            and index.flags.c_contiguous):
+        raise TypeError(f"{fn}: index must be a C-contiguous int64 array of shape (B,)")
+    expected = (index.shape[0],) + x.shape[1:]
+    if not (isinstance(out, cnp.ndarray) and out.dtype == x.dtype and out.shape == expected
+            and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"{fn}: out must be a writeable C-contiguous {x.dtype} array of shape "
+                         f"{expected}")
+    if np.may_share_memory(out, x) or np.may_share_memory(out, index):
+        raise ValueError(f"{fn}: out must not overlap x or index")
+    cdef cnp.ndarray cx = x, ci = index, co = out
+    cdef int64_t rows = index.shape[0], src_rows = x.shape[0]
+    cdef int64_t row_bytes = x.itemsize * (x.size // src_rows if src_rows else 0)
+    cdef const void *px = cnp.PyArray_DATA(cx)
+    cdef const int64_t *pi = <const int64_t *>cnp.PyArray_DATA(ci)
+    cdef void *po = cnp.PyArray_DATA(co)
+    cdef int status
+    with nogil:
+        status = pydl_gather_rows(rows, row_bytes, px, src_rows, pi, po, 0)
+    if status == PYDL_ERR_INDEX:
+        raise IndexError(f"{fn}: index values must lie in [0, {src_rows}); got "
+                         f"[{index.min()}, {index.max()}]")
+    return out

@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from pydl import _random, losses as _losses, optimizers as _optimizers
+from pydl._nn import _gather_rows
 from pydl._progress import progress_bar
 from pydl.callbacks import Callback, as_callback
 from pydl.layers.activation import ReLU
@@ -450,10 +451,14 @@ class Sequential:
         idx = np.sort(order[s:e])  # sorted: sequential reads from a memmap
         if x.dtype != dt or isinstance(x, np.memmap):
             return np.ascontiguousarray(x[idx], dtype=dt), y[idx]
-        # a reused batch buffer per batch size: no fresh pages every step
+        # a reused batch buffer per batch size: no fresh pages every step;
+        # the rows copied on pydl's threads (random rows of a large x are
+        # read at memory latency)
         buf = self._batch_buffers.get(e - s)
         if buf is None:
             buf = self._batch_buffers[e - s] = np.empty((e - s,) + x.shape[1:], dt)
+        if x.flags.c_contiguous:
+            return _gather_rows(x, idx.astype(np.int64, copy=False), buf), y[idx]
         return np.take(x, idx, axis=0, out=buf), y[idx]
 
     def _has_accuracy(self) -> bool:

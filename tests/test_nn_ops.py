@@ -960,3 +960,41 @@ def test_float_sigmoid_and_tanh_one_and_two_threads(isa_name, rng):
         assert np.array_equal(a, b)
     np.testing.assert_allclose(got[1][0], sigmoid_ref(x), rtol=1e-6, atol=1e-44)
     np.testing.assert_allclose(got[1][1], np.tanh(f64(x)), rtol=1e-6, atol=0)
+
+
+# --------------------------------------------------------------------------
+# Rows gathered by index (Sequential.fit's mini-batches)
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("shape, dtype", [((500, 1, 28, 28), np.float32), ((300, 7), np.float64),
+                                          ((40,), np.int64), ((9, 3, 2), np.uint8)])
+def test_gather_rows_equals_take(shape, dtype, rng):
+    from pydl._nn import _gather_rows
+    x = (rng.standard_normal(shape) * 50).astype(dtype)
+    for b in (0, 1, 5, 64):
+        idx = rng.integers(0, shape[0], b).astype(np.int64)
+        for n in (1, 2):
+            with pydl.num_threads(n):
+                out = np.full((b,) + shape[1:], 3, dtype)
+                assert _gather_rows(x, idx, out) is out
+                np.testing.assert_array_equal(out, np.take(x, idx, axis=0))
+
+
+def test_gather_rows_refuses_bad_arguments(rng):
+    from pydl._nn import _gather_rows
+    x = rng.standard_normal((10, 4)).astype(np.float32)
+    out = np.full((3, 4), 7.0, np.float32)
+    with pytest.raises(IndexError, match=r"\[0, 10\)"):
+        _gather_rows(x, np.array([1, 10, 2]), out)
+    assert (out == 7.0).all()  # nothing written
+    with pytest.raises(IndexError):
+        _gather_rows(x, np.array([-1, 0, 0]), out)
+    with pytest.raises(TypeError, match="int64"):
+        _gather_rows(x, np.array([1, 2, 3], np.int32), out)
+    with pytest.raises(ValueError, match="shape"):
+        _gather_rows(x, np.array([1, 2]), out)
+    with pytest.raises(ValueError, match="float32"):
+        _gather_rows(x, np.array([1, 2, 3]), out.astype(np.float64))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _gather_rows(x[:, ::2], np.array([1, 2, 3]), out[:, :2])
+    with pytest.raises(ValueError, match="overlap"):
+        _gather_rows(x, np.array([1, 2, 3]), x[:3])
