@@ -252,6 +252,23 @@ cdef _check_2x2_array(str fn, str name, a, tuple shape, dtype):
                          f"np.ascontiguousarray({name})")
 
 
+cdef tuple _check_2x2_full(str fn, str name, a, bint writeable):
+    """a, the full-size side of the 2x2 pool, checked as _check_2x2_array
+    does and for H, W >= 2 (and writeable); returns the pooled shape."""
+    if not isinstance(a, cnp.ndarray) or a.ndim != 4:
+        raise ValueError(f"{fn}: {name} must be an ndarray of shape (N, C, H, W), got "
+                         f"{getattr(a, 'shape', type(a).__name__)}")
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        raise TypeError(f"{fn}: {name} has dtype {a.dtype}, expected float32 or float64")
+    n, c, h, w = a.shape
+    if h < 2 or w < 2:
+        raise ValueError(f"{fn}: {name} has shape {a.shape}: H and W must be at least 2")
+    _check_2x2_array(fn, name, a, a.shape, a.dtype)
+    if writeable and not a.flags.writeable:
+        raise ValueError(f"{fn}: {name} must be writeable")
+    return (n, c, h // 2, w // 2)
+
+
 def _max_pool2x2(x, y, code, bint relu):
     """2x2 stride-2 max pooling without padding into the caller's y and
     code (the MaxPool2D layer's path; pydl.h, pydl_smaxpool2x2_fwd): y =
@@ -262,16 +279,7 @@ def _max_pool2x2(x, y, code, bint relu):
     y : (N, C, H // 2, W // 2) of x's dtype; code : same shape, uint8
     """
     cdef str fn = "max_pool2x2"
-    if not isinstance(x, cnp.ndarray) or x.ndim != 4:
-        raise ValueError(f"{fn}: x must be an ndarray of shape (N, C, H, W), got "
-                         f"{getattr(x, 'shape', type(x).__name__)}")
-    if x.dtype != np.float32 and x.dtype != np.float64:
-        raise TypeError(f"{fn}: x has dtype {x.dtype}, expected float32 or float64")
-    n, c, h, w = x.shape
-    if h < 2 or w < 2:
-        raise ValueError(f"{fn}: x has shape {x.shape}: H and W must be at least 2")
-    _check_2x2_array(fn, "x", x, x.shape, x.dtype)
-    oshape = (n, c, h // 2, w // 2)
+    oshape = _check_2x2_full(fn, "x", x, False)
     _check_2x2_array(fn, "y", y, oshape, x.dtype)
     _check_2x2_array(fn, "code", code, oshape, np.uint8)
     if not (y.flags.writeable and code.flags.writeable):
@@ -280,7 +288,7 @@ def _max_pool2x2(x, y, code, bint relu):
             or np.may_share_memory(y, code)):
         raise ValueError(f"{fn}: x, y and code must not overlap")
     cdef cnp.ndarray cx = x, cy = y, cc = code
-    cdef int64_t planes = n * c, hh = h, ww = w
+    cdef int64_t planes = x.shape[0] * x.shape[1], hh = x.shape[2], ww = x.shape[3]
     cdef void *px = cnp.PyArray_DATA(cx)
     cdef void *py = cnp.PyArray_DATA(cy)
     cdef uint8_t *pc = <uint8_t *>cnp.PyArray_DATA(cc)
@@ -302,24 +310,14 @@ def _max_pool2x2_backward(grad_y, code, grad_x):
     grad_x : (N, C, H, W) of grad_y's dtype
     """
     cdef str fn = "max_pool2x2_backward"
-    if not isinstance(grad_x, cnp.ndarray) or grad_x.ndim != 4:
-        raise ValueError(f"{fn}: grad_x must be an ndarray of shape (N, C, H, W), got "
-                         f"{getattr(grad_x, 'shape', type(grad_x).__name__)}")
-    if grad_x.dtype != np.float32 and grad_x.dtype != np.float64:
-        raise TypeError(f"{fn}: grad_x has dtype {grad_x.dtype}, expected float32 or float64")
-    n, c, h, w = grad_x.shape
-    if h < 2 or w < 2:
-        raise ValueError(f"{fn}: grad_x has shape {grad_x.shape}: H and W must be at least 2")
-    _check_2x2_array(fn, "grad_x", grad_x, grad_x.shape, grad_x.dtype)
-    if not grad_x.flags.writeable:
-        raise ValueError(f"{fn}: grad_x must be writeable")
-    oshape = (n, c, h // 2, w // 2)
+    oshape = _check_2x2_full(fn, "grad_x", grad_x, True)
     _check_2x2_array(fn, "grad_y", grad_y, oshape, grad_x.dtype)
     _check_2x2_array(fn, "code", code, oshape, np.uint8)
     if np.may_share_memory(grad_x, grad_y) or np.may_share_memory(grad_x, code):
         raise ValueError(f"{fn}: grad_x must not overlap grad_y or code")
     cdef cnp.ndarray cg = grad_y, cc = code, cgx = grad_x
-    cdef int64_t planes = n * c, hh = h, ww = w
+    cdef int64_t planes = grad_x.shape[0] * grad_x.shape[1], hh = grad_x.shape[2]
+    cdef int64_t ww = grad_x.shape[3]
     cdef void *pg = cnp.PyArray_DATA(cg)
     cdef const uint8_t *pc = <const uint8_t *>cnp.PyArray_DATA(cc)
     cdef void *pgx = cnp.PyArray_DATA(cgx)

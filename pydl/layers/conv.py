@@ -105,14 +105,20 @@ class Conv2D(Layer):
     def _conv_args(self):
         return self.stride, self.padding, self.dilation, self.groups
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def _checked_input(self, x: Any) -> Tuple[np.ndarray, Shape]:
+        """x as this layer's input, and the shape of its output."""
         x = self._input(x, 4, f"(N, {self.in_channels}, H, W)")
         if x.shape[1] != self.in_channels:
             raise ValueError(f"{self.name}({self.in_channels}->{self.out_channels}): expected "
                              f"input of shape (N, {self.in_channels}, H, W), got {x.shape}")
         n, _, h, w = x.shape
-        out_c, out_h, out_w = self.output_shape((self.in_channels, h, w))
-        y = self._buffer("y", (n, out_c, out_h, out_w), x.dtype)
+        return x, (n,) + self.output_shape((self.in_channels, h, w))
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self._conv(*self._checked_input(x), training)
+
+    def _conv(self, x: np.ndarray, y_shape: Shape, training: bool) -> np.ndarray:
+        y = self._buffer("y", y_shape, x.dtype)
         ops.conv2d(x, self.params["weight"], self.params.get("bias"), *self._conv_args(), out=y)
         self._x = x if training else None
         return y
@@ -123,12 +129,7 @@ class Conv2D(Layer):
         kernels take it, this layer's output never written; else this
         layer's forward and then the pool's ReLU step.  The same numbers
         either way, bit for bit.  Returns (y, whether in one pass)."""
-        x = self._input(x, 4, f"(N, {self.in_channels}, H, W)")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"{self.name}({self.in_channels}->{self.out_channels}): expected "
-                             f"input of shape (N, {self.in_channels}, H, W), got {x.shape}")
-        n, _, h, w = x.shape
-        conv_shape = (n,) + self.output_shape((self.in_channels, h, w))
+        x, conv_shape = self._checked_input(x)
         if self.groups == 1 and x.dtype == np.float32 and pool._uses_code(conv_shape):
             y, code = pool._coded_buffers(conv_shape)
             if _conv2d_maxpool2x2(x, self.params["weight"], self.params.get("bias"),
@@ -136,7 +137,7 @@ class Conv2D(Layer):
                 self._x = x if training else None
                 pool._coded_forward_done(conv_shape, code, training)
                 return y, True
-        return pool._forward_then_relu(self.forward(x, training), training), False
+        return pool._forward_then_relu(self._conv(x, conv_shape, training), training), False
 
     def _backward_from_pool(self, grad_out: Any, pool: Any) -> Any:
         """The gradients of a one-pass _forward_relu_pool from the pool's
