@@ -78,7 +78,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_MACRO sgemm_macro
 #define GEMM_BLOCKS sgemm_blocks
 #define GEMM_NARROW sgemm_narrow
-#define GEMM_SHORT_FITS sgemm_short_fits
+#define GEMM_SHORT_A_SIZE sgemm_short_a_size
 #define GEMM_SHORT_PACK_A sgemm_short_pack_a
 #define GEMM_SHORT sgemm_short
 #define GEMM_BLOCKED sgemm_blocked
@@ -98,7 +98,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_MACRO
 #undef GEMM_BLOCKS
 #undef GEMM_NARROW
-#undef GEMM_SHORT_FITS
+#undef GEMM_SHORT_A_SIZE
 #undef GEMM_SHORT_PACK_A
 #undef GEMM_SHORT
 #undef GEMM_BLOCKED
@@ -111,11 +111,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 /* float GEMM with A packed once (gemm_packed.h) */
 int64_t pydl_sgemm_packed_a_size(pydl_isa isa, int64_t m, int64_t k)
 {
-    const pydl_sgemm_config *cfg = pydl_sgemm_config_get(isa);
-    if (m <= 0 || k <= 0 || !sgemm_short_fits(cfg, m, k)) {
-        return 0;
-    }
-    return (m + cfg->mr - 1) / cfg->mr * cfg->mr * k;
+    return m > 0 && k > 0 ? sgemm_short_a_size(pydl_sgemm_config_get(isa), m, k) : 0;
 }
 
 void pydl_sgemm_pack_a_once(pydl_isa isa, int64_t m, int64_t k, const float *a, int64_t rs_a,
@@ -146,7 +142,7 @@ int pydl_sgemm_with_packed_a(pydl_isa isa, int64_t m, int64_t n, int64_t k, floa
 #define GEMM_MACRO dgemm_macro
 #define GEMM_BLOCKS dgemm_blocks
 #define GEMM_NARROW dgemm_narrow
-#define GEMM_SHORT_FITS dgemm_short_fits
+#define GEMM_SHORT_A_SIZE dgemm_short_a_size
 #define GEMM_SHORT_PACK_A dgemm_short_pack_a
 #define GEMM_SHORT dgemm_short
 #define GEMM_BLOCKED dgemm_blocked

@@ -7,7 +7,7 @@
  *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
  *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
- *   GEMM_NARROW, GEMM_SHORT_FITS, GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BLOCKED,
+ *   GEMM_NARROW, GEMM_SHORT_A_SIZE, GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BLOCKED,
  *   GEMM_SHARED_B, GEMM_THREADED
  *                     names of this file's static functions
  *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
@@ -109,13 +109,15 @@ static void GEMM_BLOCKS(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
     *nc = n < cfg->nc ? (n + cfg->nr - 1) / cfg->nr * cfg->nr : cfg->nc;
 }
 
-/* Whether GEMM_BLOCKED takes GEMM_SHORT for an m x k A (any n wider than
- * one micro-panel). */
-static int GEMM_SHORT_FITS(const GEMM_CONFIG *cfg, int64_t m, int64_t k)
+/* Elements of GEMM_SHORT's packed A (mc x k) when GEMM_BLOCKED takes
+ * GEMM_SHORT for an m x k A (any n wider than one micro-panel), else 0. */
+static int64_t GEMM_SHORT_A_SIZE(const GEMM_CONFIG *cfg, int64_t m, int64_t k)
 {
     int64_t mc_max, kc_max, nc_max;
     GEMM_BLOCKS(cfg, m, 1, k, &mc_max, &kc_max, &nc_max);
-    return m <= mc_max && (size_t)(mc_max * k) * sizeof(GEMM_T) <= PYDL_GEMM_L2_BLOCK_BYTES;
+    const int fits =
+        m <= mc_max && (size_t)(mc_max * k) * sizeof(GEMM_T) <= PYDL_GEMM_L2_BLOCK_BYTES;
+    return fits ? mc_max * k : 0;
 }
 
 /* A packed as GEMM_SHORT packs it (mc x k floats, mc = GEMM_BLOCKS's): the
@@ -208,7 +210,7 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
     if (cfg->ukr_rowa != NULL && cs_a == 1 && n <= cfg->nr) {
         return GEMM_NARROW(cfg, m, n, k, alpha, a, rs_a, b, rs_b, cs_b, beta, c, rs_c);
     }
-    if (GEMM_SHORT_FITS(cfg, m, k)) {
+    if (GEMM_SHORT_A_SIZE(cfg, m, k) > 0) {
         return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, NULL, b, rs_b, cs_b, beta, c,
                           rs_c);
     }
