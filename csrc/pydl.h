@@ -232,7 +232,7 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * in the lanes times up to 14 output positions (forward) or up to 12 taps
  * (weight gradient: 4 channels x 3 columns, 2 x 5, or the kernel width).
  * float32 3x3 stride-1 convolutions without dilation or groups, with at
- * least 64 input and 64 output channels and C*K <= 256*256, take Winograd's F(2x2, 3x3)
+ * least 64 input and 64 output channels and C*K <= 512*512, take Winograd's F(2x2, 3x3)
  * instead, all three passes (conv/conv_winograd.h): 16 GEMMs over
  * transformed 4x4 tiles, 2.25x fewer multiply-adds; the weight gradient
  * sums the tiles in 4 fixed groups, added in order; rounding errors stay

@@ -298,6 +298,8 @@ CONFIGS = {
     "wino_C64_K80_asym": ((1, 64, 7, 9), (80, 64, 3, 3), 1, ((2, 0), (0, 1)), 1, 1),
     "wino_C64_K64_pad3": ((1, 64, 5, 6), (64, 64, 3, 3), 1, 3, 1, 1),
     "wino_N3_two_chunks": ((3, 64, 13, 17), (64, 64, 3, 3), 1, 1, 1, 1),
+    # more filters than 256*256 (ResNet's 512-channel stages take Winograd)
+    "wino_C288_K272_big": ((1, 288, 6, 5), (272, 288, 3, 3), 1, 1, 1, 1),
     # float32 layers of >= 32 images with few channels take the batch in the
     # lanes (csrc/conv/conv_lanes.c; forward, and the data gradient at stride
     # 1): two channel blocks, a partial image group with rows of more than 16
@@ -652,9 +654,9 @@ DISPATCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_asym", "same_k4_even_s2", 
                     "wide_groups2_C80_K72", "wide_C34_K34_W29", "wide_C48_K64_W24",
                     "wide_K36_k5", "wide_C34_K40_W14", "wide_1x1_s2_K40", "wino_C64_K64_odd",
                     "wino_C72_K65_pad0", "wino_C64_K80_asym", "wino_C64_K64_pad3",
-                    "wino_N3_two_chunks", "lanes_N32_lenet2", "lanes_N33_pad2_W19",
-                    "lanes_N33_s2_dil2_asym", "lanes_N32_K1_pad4", "lanes_N40_K7_dil",
-                    "lanes_N32_S1", "lanes_N32_S6", "lanes_N32_S7"]
+                    "wino_N3_two_chunks", "wino_C288_K272_big", "lanes_N32_lenet2",
+                    "lanes_N33_pad2_W19", "lanes_N33_s2_dil2_asym", "lanes_N32_K1_pad4",
+                    "lanes_N40_K7_dil", "lanes_N32_S1", "lanes_N32_S6", "lanes_N32_S7"]
 
 
 @pytest.mark.parametrize("isa_name", pydl.isa_names())
@@ -945,12 +947,14 @@ def test_huge_dilation_and_padding_fall_back_cleanly():
     np.testing.assert_array_equal(y, conv2d(x.astype(np.float64), w.astype(np.float64), **kw))
 
 
-def test_winograd_infinite_input_stays_inside_its_windows(rng):
-    # Winograd (float32, 3x3, >= 64 channels) computes inf - inf in its
-    # transforms: an infinite input gives NaN instead of inf, but only in
-    # the outputs whose windows hold it (pydl.h); the rest stay exact.
-    x = rand((1, 64, 8, 9), np.float32, rng)
-    w = rand((64, 64, 3, 3), np.float32, rng)
+@pytest.mark.parametrize("c, k", [(64, 64), (288, 272)], ids=["C64_K64", "C288_K272"])
+def test_winograd_infinite_input_stays_inside_its_windows(c, k, rng):
+    # Winograd (float32, 3x3, >= 64 channels, C*K up to 512*512) computes
+    # inf - inf in its transforms: an infinite input gives NaN instead of
+    # inf, but only in the outputs whose windows hold it (pydl.h); the rest
+    # stay exact.
+    x = rand((1, c, 8, 9), np.float32, rng)
+    w = rand((k, c, 3, 3), np.float32, rng)
     x[0, 5, 3, 4] = np.inf
     y = conv2d(x, w, padding=1)
     ref = conv2d_ref(x.astype(np.float64), w.astype(np.float64), padding=1)
@@ -958,6 +962,9 @@ def test_winograd_infinite_input_stays_inside_its_windows(rng):
     reached = np.zeros((8, 9), bool)
     reached[2:5, 3:6] = True
     assert not np.isfinite(y[0][:, reached]).any() and np.isfinite(y[0][:, ~reached]).all()
+    # the direct sum meets the inf once per output (+-inf, never NaN): NaN
+    # shows the layer took Winograd
+    assert np.isnan(y[0][:, reached]).any()
     x0 = np.where(np.isinf(x), np.float32(0), x)
     check_forward(np.where(reached, conv2d(x0, w, padding=1), y), x0, w, padding=1)
 

@@ -42,6 +42,12 @@ typedef struct wg_geom {
  * of 4 KiB. */
 static int64_t wg_plane(int64_t rows, int64_t tc) { return rows * tc + 16; }
 
+/* Floats between the 16 filter transforms U_e (K x C each): K*C plus one
+ * cache line, for the same reason: the filter transform writes all 16 at
+ * once, and K*C*4 bytes is often a multiple of the L2's set stride (1 MiB
+ * for 512 x 512 filters). */
+static int64_t wg_uplane(int64_t k, int64_t c) { return k * c + 16; }
+
 /* The filter transforms of a pass: u as laid out above, and, when not
  * NULL, each U_e packed for the GEMM (packed + e * packed_size floats,
  * gemm_packed.h) for the isa read once at the start of the pass. */
@@ -91,10 +97,11 @@ int pydl_wg_takes_bwd_data(const pydl_conv2d_params *p)
 
 /* u from the filters w (K, C, 3, 3): filter (kq, cq) goes to output channel
  * kq and input channel cq, or, flipped by 180 degrees (flip), to output
- * channel cq and input channel kq.  G's halves are exact in binary. */
+ * channel cq and input channel kq, of U_e at u + e * wg_uplane(K, C).  G's
+ * halves are exact in binary. */
 static void wg_filters(const float *w, int64_t k, int64_t c, int flip, float *u, int nt)
 {
-    const int64_t ko = flip ? c : k, ci = flip ? k : c;
+    const int64_t ko = flip ? c : k, ci = flip ? k : c, plane = wg_uplane(k, c);
     (void)nt; /* used only by OpenMP pragmas */
     /* thread t owns filters kq of its share (and the u entries they give) */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && k * c >= 4096)
@@ -117,7 +124,7 @@ static void wg_filters(const float *w, int64_t k, int64_t c, int flip, float *u,
                 const float a = t[i][0], b = t[i][1], d = t[i][2];
                 const float row[4] = {a, 0.5f * (a + b + d), 0.5f * (a - b + d), d};
                 for (int j = 0; j < 4; j++) {
-                    u[((i * 4 + j) * ko + kk) * ci + cc] = row[j];
+                    u[(i * 4 + j) * plane + kk * ci + cc] = row[j];
                 }
             }
         }
@@ -264,8 +271,9 @@ static int wg_chunk(const wg_geom *g, const float *x, const wg_filters_t *f, con
                 ? pydl_sgemm_with_packed_a(f->isa, g->k, t1 - t0, g->c, 1.0f,
                                            f->packed + e * f->packed_size, ve, tc, 1, 0.0f, me,
                                            tc)
-                : pydl_sgemm_strided(g->k, t1 - t0, g->c, 1.0f, f->u + e * g->k * g->c, g->c, 1,
-                                     ve, tc, 1, 0.0f, me, tc, gemm_threads);
+                : pydl_sgemm_strided(g->k, t1 - t0, g->c, 1.0f,
+                                     f->u + e * wg_uplane(g->k, g->c), g->c, 1, ve, tc, 1,
+                                     0.0f, me, tc, gemm_threads);
         if (s != PYDL_OK) {
             return s;
         }
@@ -465,7 +473,8 @@ static void wg_weight_finish(const wg_geom *g, float *parts, int64_t groups, flo
 static int wg_conv(const wg_geom *g, const float *x, const float *w, int flip, const float *bias,
                    float *y, int nt)
 {
-    float *u = pydl_workspace(PYDL_WS_WG_FILTERS, (size_t)(16 * g->k * g->c) * sizeof(float));
+    float *u = pydl_workspace(PYDL_WS_WG_FILTERS,
+                              (size_t)(16 * wg_uplane(g->k, g->c)) * sizeof(float));
     if (u == NULL) {
         return PYDL_ERR_NOMEM;
     }
@@ -484,7 +493,7 @@ static int wg_conv(const wg_geom *g, const float *x, const float *w, int flip, c
     if (packed != NULL) {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
         for (int64_t e = 0; e < 16; e++) {
-            pydl_sgemm_pack_a_once(f.isa, g->k, g->c, u + e * g->k * g->c, g->c, 1,
+            pydl_sgemm_pack_a_once(f.isa, g->k, g->c, u + e * wg_uplane(g->k, g->c), g->c, 1,
                                    packed + e * f.packed_size);
         }
         f.packed = packed;

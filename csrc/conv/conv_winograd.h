@@ -35,10 +35,12 @@
 /* Whether the Winograd path takes this float convolution: 3x3, stride 1,
  * no dilation, one group, at least PYDL_WG_MIN_CHANNELS input and output
  * channels, at most PYDL_WG_MAX_FILTERS filters (C*K: the filter
- * transforms take 64 bytes each, the weight gradient's group sums 4 times
- * that), outputs (and, for the data gradient, inputs) at least 2x2. */
+ * transforms take 64 bytes each and as much again packed for the GEMMs,
+ * the weight gradient's group sums 4 times that: 16, 16 and 64 MiB of
+ * workspace at 512 x 512), outputs (and, for the data gradient, inputs) at
+ * least 2x2. */
 #define PYDL_WG_MIN_CHANNELS 64
-#define PYDL_WG_MAX_FILTERS (256 * 256)
+#define PYDL_WG_MAX_FILTERS (512 * 512)
 int pydl_wg_takes_fwd(const pydl_conv2d_params *p);
 int pydl_wg_takes_bwd_data(const pydl_conv2d_params *p);
 int pydl_wg_takes_bwd_weight(const pydl_conv2d_params *p);
