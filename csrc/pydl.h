@@ -228,7 +228,8 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * (avx512), layers with more than 32 output channels per group take direct
  * kernels too (forward and weight gradient; the data gradient when it has
  * more than 32 input channels per group), with any column stride, kernels
- * larger than 1x1 and up to 2304 taps per group: two zmm of output channels
+ * larger than 1x1 and up to 2304 taps per group (the forward only for
+ * output rows of at least 8; shorter ones go faster by im2col + GEMM): two zmm of output channels
  * in the lanes times up to 14 output positions (forward) or up to 12 taps
  * (weight gradient: 4 channels x 3 columns, 2 x 5, or the kernel width).
  * float32 3x3 stride-1 convolutions without dilation or groups, with at

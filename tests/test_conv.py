@@ -279,9 +279,14 @@ CONFIGS = {
     # more than 32 output (or, for the data gradient, input) channels per
     # group take the wide kernels where the ISA has them (AVX-512): partial
     # channel blocks, column strides, blocks of 8, 10, 12 and 14 positions,
-    # kernel widths 3, 5 and others (the weight gradient's three variants)
-    "wide_K40_s2": ((2, 5, 11, 13), (40, 5, 3, 3), 2, 1, 1, 1),
-    "wide_K33_sw3_dil2_asym": ((1, 6, 9, 17), (33, 6, 3, 2), (1, 3), ((1, 0), (2, 1)), (1, 2), 1),
+    # kernel widths 3, 5 and others (the weight gradient's three variants);
+    # forward rows of at least 8 outputs
+    "wide_K40_s2": ((2, 5, 11, 15), (40, 5, 3, 3), 2, 1, 1, 1),
+    "wide_K33_sw3_dil2_asym": ((1, 6, 9, 26), (33, 6, 3, 2), (1, 3), ((1, 0), (2, 1)), (1, 2), 1),
+    # rows of fewer than 8 outputs: the forward goes to im2col, the
+    # gradients stay on the wide kernels
+    "wide_K40_s2_out7": ((2, 5, 11, 13), (40, 5, 3, 3), 2, 1, 1, 1),
+    "wide_K33_sw3_dil2_out6": ((1, 6, 9, 17), (33, 6, 3, 2), (1, 3), ((1, 0), (2, 1)), (1, 2), 1),
     "wide_groups2_C80_K72": ((2, 80, 7, 9), (72, 40, 3, 3), 1, 1, 1, 2),
     "wide_C34_K34_W29": ((1, 34, 3, 29), (34, 34, 1, 3), 1, (0, 1), 1, 1),
     "wide_C48_K64_W24": ((1, 48, 4, 24), (64, 48, 3, 3), 1, 1, 1, 1),
@@ -651,6 +656,7 @@ DISPATCH_CONFIGS = ["k1_pointwise", "k3_pad1", "k3_s2_asym", "same_k4_even_s2", 
                     "direct_lenet2_like", "direct_pad2_dil2", "direct_groups2_C16",
                     "direct_wide_rows", "direct_asym_pad", "direct_K26_two_lane_blocks",
                     "direct_depthwise_k5", "wide_K40_s2", "wide_K33_sw3_dil2_asym",
+                    "wide_K40_s2_out7", "wide_K33_sw3_dil2_out6",
                     "wide_groups2_C80_K72", "wide_C34_K34_W29", "wide_C48_K64_W24",
                     "wide_K36_k5", "wide_C34_K40_W14", "wide_1x1_s2_K40", "wino_C64_K64_odd",
                     "wino_C72_K65_pad0", "wino_C64_K80_asym", "wino_C64_K64_pad3",

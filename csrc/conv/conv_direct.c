@@ -26,6 +26,12 @@
  * to this many taps per group: a block of 2*WV channels' weights then stays
  * in L2. */
 #define PYDL_CD_WIDE_MAX_TAPS 2304
+/* The wide forward holds up to wp_max positions of one output row per
+ * register block; rows shorter than this leave it short of accumulators,
+ * and im2col + GEMM is faster (3x3 stride-2 256 -> 512 at 14x14, 2
+ * threads: 12.1-12.3 against 14.2-15.3 ms for 16 images, 1.9 against 3.1
+ * ms for 2, 1.0-1.2 against 2.7-3.1 ms for 1). */
+#define PYDL_CD_WIDE_MIN_OUT_W 8
 /* Fixed number of image chunks of the weight gradient (as im2col's). */
 #define PYDL_CD_WEIGHT_CHUNKS 8
 /* Padded copies per thread stay below this. */
@@ -186,8 +192,12 @@ static int cd_pointwise(const pydl_conv2d_params *p)
 
 int pydl_cd_takes_fwd(const pydl_conv2d_params *p)
 {
+    const pydl_cd_kernels *kr = cd_kernels();
     const int64_t cg = p->c / p->groups, kg = p->k / p->groups;
-    return cd_col_stride(cd_kernels(), p, kg) == p->stride_w && !cd_pointwise(p) &&
+    if (cd_mode_of(kr, kg) == CD_WIDE && p->out_w < PYDL_CD_WIDE_MIN_OUT_W) {
+        return 0;
+    }
+    return cd_col_stride(kr, p, kg) == p->stride_w && !cd_pointwise(p) &&
            cd_shapes_ok(p, kg, cg * p->r * p->s, p->c);
 }
 
