@@ -703,6 +703,8 @@ THREAD_CASES = {
     "N1_C16_K32_32x32": ((1, 16, 32, 32), (32, 16, 3, 3), dict(padding=1)),
     "N6_groups2_s2": ((6, 8, 21, 19), (12, 4, 3, 3), dict(stride=2, padding="same", groups=2)),
     "N9_pointwise": ((9, 8, 12, 12), (16, 8, 1, 1), dict()),
+    # small 1x1 images: one batched GEMM whose weights each thread packs once
+    "N8_pointwise_7x7_shared_w": ((8, 300, 7, 7), (260, 300, 1, 1), dict()),
     "N5_direct": ((5, 8, 10, 10), (6, 8, 5, 5), dict(padding=2)),
     "N1_direct_by_block": ((1, 8, 12, 12), (20, 8, 3, 3), dict(padding=1)),
     "N1_wide_by_block": ((1, 8, 9, 30), (40, 8, 3, 3), dict(padding=1)),

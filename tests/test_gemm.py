@@ -564,6 +564,9 @@ DET_CASES = {
     "matmul_8x100x100x100": ("matmul", (8, 100, 100, 100), False, False),
     "matmul_96x48x48x48": ("matmul", (96, 48, 48, 48), False, False),
     "matmul_6x150x40x70_2d": ("matmul2d", (6, 150, 40, 70), False, False),
+    # a 2-D A shared by the batch, too big to stay packed: each thread packs
+    # it once for its products
+    "matmul_2d_8x300x400x50": ("matmul_a2d", (8, 300, 400, 50), False, False),
 }
 
 
@@ -582,7 +585,7 @@ def test_deterministic_across_threads(case, dtype, isa_name, rng):
                 return gemm(a, b, c, alpha=0.75, beta=1.25, trans_a=ta, trans_b=tb)
         else:
             bsz, m, k, n = shape
-            a = rand((bsz, m, k), dtype, rng)
+            a = rand((m, k) if kind == "matmul_a2d" else (bsz, m, k), dtype, rng)
             b = rand((k, n) if kind == "matmul2d" else (bsz, k, n), dtype, rng)
 
             def run():
@@ -869,6 +872,23 @@ def test_narrow_and_short_paths_match_wide_path_bitwise(m, k, dtype, isa_name, r
         for n in (1, 10, 16):
             narrow = matmul(a, np.ascontiguousarray(b[:, :n]))
             assert np.array_equal(narrow, wide[:, :n]), f"n={n} differs from the wide product"
+
+
+@all_isas
+@dtypes
+@pytest.mark.parametrize("bsz,m,k,n", [(6, 300, 400, 50), (5, 250, 900, 33), (8, 130, 64, 70)])
+def test_shared_a_batch_matches_single_products_bitwise(bsz, m, k, n, dtype, isa_name, rng):
+    # a batch sharing its 2-D A packs A once per thread (when A does not
+    # stay packed by itself): every product as the single call computes it
+    with isa(isa_name):
+        a = rand((m, k), dtype, rng)
+        b = rand((bsz, k, n), dtype, rng)
+        for threads in (1, 2):
+            with pydl.num_threads(threads):
+                got = matmul(a, b)
+                for t in range(bsz):
+                    assert np.array_equal(got[t], matmul(a, b[t])), f"product {t} differs"
+        check_matmul(got, a, b)
 
 
 def test_self_overlapping_out_views_get_a_defined_result(rng):

@@ -6,9 +6,10 @@
  * The includer defines:
  *   CONV_T          element type
  *   CONV_GEMM       pydl_sgemm_strided or pydl_dgemm_strided
+ *   CONV_GEMM_BATCHED  pydl_sgemm_batched or pydl_dgemm_batched
  *   CONV_IM2COL, CONV_COL2IM, CONV_FWD_IMAGE, CONV_FWD_IMAGES, CONV_BWD_DATA_IMAGE,
  *   CONV_BWD_DATA_IMAGES, CONV_EACH_IMAGE, CONV_EACH_BLOCK,
- *   CONV_WEIGHT_CHUNK, CONV_BWD_BIAS,
+ *   CONV_WEIGHT_CHUNK, CONV_BWD_BIAS, CONV_FWD_POINTWISE,
  *   CONV_FWD, CONV_BWD_DATA, CONV_BWD_WEIGHT   names of this file's static
  *                   functions (conv2d.c wraps the last three in the public
  *                   entry points)
@@ -358,6 +359,31 @@ static int CONV_EACH_BLOCK(const pydl_conv2d_params *p,
     return status;
 }
 
+/* A 1x1 stride-1 layer of small images (one group): y_n = W . x_n for all
+ * images as one batched GEMM, which packs W once per thread instead of once
+ * per image, then the bias.  (The same products as one GEMM per image.) */
+static int CONV_FWD_POINTWISE(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w,
+                              const CONV_T *bias, CONV_T *y, int nt)
+{
+    const int64_t hw = p->h * p->w;
+    const int status = CONV_GEMM_BATCHED(p->n, p->k, hw, p->c, 1, w, 0, p->c, 1, x, p->c * hw,
+                                         hw, 1, 0, y, p->k * hw, hw, nt);
+    if (status != PYDL_OK || bias == NULL) {
+        return status;
+    }
+    (void)nt; /* used only by OpenMP pragmas */
+    /* thread t owns planes nk of its share */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t nk = 0; nk < p->n * p->k; nk++) {
+        CONV_T *plane = y + nk * hw;
+        const CONV_T b = bias[nk % p->k];
+        for (int64_t i = 0; i < hw; i++) {
+            plane[i] += b;
+        }
+    }
+    return PYDL_OK;
+}
+
 static int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *w, const CONV_T *bias,
              CONV_T *y, int n_threads)
 {
@@ -365,6 +391,9 @@ static int CONV_FWD(const pydl_conv2d_params *p, const CONV_T *x, const CONV_T *
     const int nt = conv_threads(n_threads);
     if (p->n <= 0) {
         return PYDL_OK;
+    }
+    if (conv_is_pointwise(p) && p->groups == 1 && p->h * p->w <= PYDL_CONV_SHARED_W_POSITIONS) {
+        return CONV_FWD_POINTWISE(p, x, w, bias, y, nt);
     }
     if (conv_images_per_block(p, sizeof(CONV_T)) >= 2) {
         const size_t obytes = (size_t)(p->k / p->groups * p->out_h * p->out_w) * sizeof(CONV_T);

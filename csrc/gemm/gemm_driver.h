@@ -8,7 +8,7 @@
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
  *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
  *   GEMM_NARROW, GEMM_SHORT_A_SIZE, GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BLOCKED,
- *   GEMM_SHARED_B, GEMM_THREADED
+ *   GEMM_SHARED_A, GEMM_SHARED_B, GEMM_THREADED
  *                     names of this file's static functions
  *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
  *                     names of the public entry points (pydl.h)
@@ -235,6 +235,40 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
     return PYDL_OK;
 }
 
+/* One thread, the products t in [t0, t1) of a batch that shares A (the
+ * general path of GEMM_BLOCKED, C no wider than one block): each block of
+ * A is packed once for all of them, then each B_t's slice is packed and
+ * multiplied in turn, so that a small n does not pay for packing the whole
+ * of A once per product.  The same blocks and micro-kernels as
+ * GEMM_BLOCKED: bit for bit its products. */
+static int GEMM_SHARED_A(const GEMM_CONFIG *cfg, int64_t t0, int64_t t1, int64_t m, int64_t n,
+                         int64_t k, GEMM_T alpha, const GEMM_T *a, int64_t rs_a, int64_t cs_a,
+                         const GEMM_T *b, int64_t bs_b, int64_t rs_b, int64_t cs_b,
+                         GEMM_T beta, GEMM_T *c, int64_t bs_c, int64_t rs_c)
+{
+    int64_t mc_max, kc_max, nc_max;
+    GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
+    GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc_max * kc_max) * sizeof(GEMM_T));
+    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
+    if (ap == NULL || bp == NULL) {
+        return PYDL_ERR_NOMEM;
+    }
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+        const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+        const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
+        for (int64_t ic = 0; ic < m; ic += mc_max) {
+            const int64_t mc = m - ic < mc_max ? m - ic : mc_max;
+            GEMM_PACK_A(cfg, mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, ap);
+            for (int64_t t = t0; t < t1; t++) {
+                GEMM_PACK_B(cfg, kc, n, b + t * bs_b + pc * rs_b, rs_b, cs_b, bp);
+                GEMM_MACRO(cfg, mc, n, kc, alpha, ap, bp, beta_pc, c + t * bs_c + ic * rs_c,
+                           rs_c);
+            }
+        }
+    }
+    return PYDL_OK;
+}
+
 /* Threads share each packed block of B: for every (jc, pc) block the team
  * packs B together (thread t packs its share of the micro-panels), waits,
  * then thread t computes the rows [i0, i1) of C it owns (packing its own
@@ -371,22 +405,44 @@ int GEMM_BATCHED(int64_t batch, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
     }
     const GEMM_CONFIG *cfg = GEMM_CONFIG_GET(pydl_isa_get());
     const int64_t tiles = ((m + cfg->mr - 1) / cfg->mr) * ((n + cfg->nr - 1) / cfg->nr);
-    int nt = pydl_gemm_threads(m, n, k, tiles, n_threads);
+    const int nt_one = pydl_gemm_threads(m, n, k, tiles, n_threads);
+    /* threads for the products spread over them (thread t owns C_t for
+     * its share of t) */
+    int nt = pydl_gemm_threads(m * batch, n, k, tiles * batch, n_threads);
+    nt = nt < batch ? nt : (int)batch;
     int status = PYDL_OK;
-    if (nt > 1 || batch == 1) {
-        /* Each product is big enough to use every thread by itself. */
-        for (int64_t t = 0; t < batch && status == PYDL_OK; t++) {
-            status = GEMM_THREADED(cfg, m, n, k, alpha, a + t * bs_a, rs_a, cs_a,
-                                   b + t * bs_b, rs_b, cs_b, beta, c + t * bs_c, rs_c, nt);
+    int64_t mc_max, kc_max, nc_max;
+    GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
+    const int narrow = cfg->ukr_rowa != NULL && cs_a == 1 && n <= cfg->nr;
+    /* products spread over as many threads as one product would use, and
+     * evenly */
+    const int even = nt >= nt_one && (batch % nt == 0 || batch >= 4 * (int64_t)nt);
+    if (bs_a == 0 && n <= nc_max && !narrow && GEMM_SHORT_A_SIZE(cfg, m, k) == 0 && even) {
+        /* A shared and too big to stay packed: each thread packs it once for
+         * its contiguous share of the products, rather than the threads
+         * packing it again for every product */
+#pragma omp parallel num_threads(nt) if (nt > 1)
+        {
+            const int t = pydl_omp_thread_num(), team = pydl_omp_num_threads();
+            const int s = GEMM_SHARED_A(cfg, batch * t / team, batch * (t + 1) / team, m, n, k,
+                                        alpha, a, rs_a, cs_a, b, bs_b, rs_b, cs_b, beta, c,
+                                        bs_c, rs_c);
+            if (s != PYDL_OK) {
+#pragma omp atomic write
+                status = s;
+            }
         }
         return status;
     }
-    /* Small products: one thread per product, products spread statically
-     * over the threads (thread t owns C_t for its share of t). */
-    nt = pydl_gemm_threads(m * batch, n, k, tiles * batch, n_threads);
-    if (nt > batch) {
-        nt = (int)batch;
+    if (nt_one > 1 || batch == 1) {
+        /* Each product is big enough to use every thread by itself. */
+        for (int64_t t = 0; t < batch && status == PYDL_OK; t++) {
+            status = GEMM_THREADED(cfg, m, n, k, alpha, a + t * bs_a, rs_a, cs_a,
+                                   b + t * bs_b, rs_b, cs_b, beta, c + t * bs_c, rs_c, nt_one);
+        }
+        return status;
     }
+    /* Small products: one thread per product. */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t t = 0; t < batch; t++) {
         int s = GEMM_BLOCKED(cfg, m, n, k, alpha, a + t * bs_a, rs_a, cs_a,
