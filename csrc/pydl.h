@@ -208,7 +208,8 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * GEMM), each consumed by the GEMM while still in cache, in per-thread
  * workspaces that do not grow with the batch; the weight gradient builds
  * whole images' matrices.  1x1 stride-1 unpadded convolutions skip im2col
- * (a plain GEMM).  Threads take whole images or blocks when there are
+ * (a plain GEMM; for one group and images of at most 64 positions, one
+ * batched GEMM over the images, whose weights each thread packs once).  Threads take whole images or blocks when there are
  * enough of them, else they share each GEMM.  Thread ownership: an image's
  * (or block's) outputs are written by the thread that owns it; the weight
  * gradient is summed over at most 8 fixed chunks of images (per-chunk
