@@ -95,38 +95,53 @@ int pydl_wg_takes_bwd_data(const pydl_conv2d_params *p)
     return wg_shape_ok(p) && p->h >= 2 && p->w >= 2;
 }
 
+/* Row kk of the 16 U_e (u0 = u + kk * ci) from the n filters at f0 +
+ * cc * step (cc < n, each 3x3; flip: rotated by 180 degrees), one filter
+ * per lane.  G's halves are exact in binary. */
+static inline __attribute__((always_inline)) void
+wg_filter_row(const float *f0, int64_t step, const int flip, int64_t n, int64_t plane,
+              float *restrict u0)
+{
+#pragma omp simd
+    for (int64_t cc = 0; cc < n; cc++) {
+        const float *f = f0 + cc * step;
+        float g[9], t[4][3];
+        for (int i = 0; i < 9; i++) {
+            g[i] = f[flip ? 8 - i : i];
+        }
+        for (int j = 0; j < 3; j++) { /* t = G g, column by column */
+            const float a = g[j], b = g[3 + j], d = g[6 + j];
+            t[0][j] = a;
+            t[1][j] = 0.5f * (a + b + d);
+            t[2][j] = 0.5f * (a - b + d);
+            t[3][j] = d;
+        }
+        for (int i = 0; i < 4; i++) { /* U = t G^T, row by row */
+            const float a = t[i][0], b = t[i][1], d = t[i][2];
+            u0[(i * 4 + 0) * plane + cc] = a;
+            u0[(i * 4 + 1) * plane + cc] = 0.5f * (a + b + d);
+            u0[(i * 4 + 2) * plane + cc] = 0.5f * (a - b + d);
+            u0[(i * 4 + 3) * plane + cc] = d;
+        }
+    }
+}
+
 /* u from the filters w (K, C, 3, 3): filter (kq, cq) goes to output channel
  * kq and input channel cq, or, flipped by 180 degrees (flip), to output
- * channel cq and input channel kq, of U_e at u + e * wg_uplane(K, C).  G's
- * halves are exact in binary. */
+ * channel cq and input channel kq, of U_e at u + e * wg_uplane(K, C).
+ * Each row of U_e is written in order (the filters it reads are 9 floats
+ * apart, or 9C when flipped). */
 static void wg_filters(const float *w, int64_t k, int64_t c, int flip, float *u, int nt)
 {
     const int64_t ko = flip ? c : k, ci = flip ? k : c, plane = wg_uplane(k, c);
     (void)nt; /* used only by OpenMP pragmas */
-    /* thread t owns filters kq of its share (and the u entries they give) */
+    /* thread t owns rows kk of its share (and the u entries they give) */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && k * c >= 4096)
-    for (int64_t kq = 0; kq < k; kq++) {
-        for (int64_t cq = 0; cq < c; cq++) {
-            const float *f = w + (kq * c + cq) * 9;
-            float g[9], t[4][3];
-            for (int i = 0; i < 9; i++) {
-                g[i] = flip ? f[8 - i] : f[i];
-            }
-            for (int j = 0; j < 3; j++) { /* t = G g, column by column */
-                const float a = g[j], b = g[3 + j], d = g[6 + j];
-                t[0][j] = a;
-                t[1][j] = 0.5f * (a + b + d);
-                t[2][j] = 0.5f * (a - b + d);
-                t[3][j] = d;
-            }
-            const int64_t kk = flip ? cq : kq, cc = flip ? kq : cq;
-            for (int i = 0; i < 4; i++) { /* U = t G^T, row by row */
-                const float a = t[i][0], b = t[i][1], d = t[i][2];
-                const float row[4] = {a, 0.5f * (a + b + d), 0.5f * (a - b + d), d};
-                for (int j = 0; j < 4; j++) {
-                    u[(i * 4 + j) * plane + kk * ci + cc] = row[j];
-                }
-            }
+    for (int64_t kk = 0; kk < ko; kk++) {
+        if (flip) {
+            wg_filter_row(w + kk * 9, c * 9, 1, ci, plane, u + kk * ci);
+        } else {
+            wg_filter_row(w + kk * c * 9, 9, 0, ci, plane, u + kk * ci);
         }
     }
 }
