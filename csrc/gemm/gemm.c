@@ -81,6 +81,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_SHORT_A_SIZE sgemm_short_a_size
 #define GEMM_SHORT_PACK_A sgemm_short_pack_a
 #define GEMM_SHORT sgemm_short
+#define GEMM_BUFFERS sgemm_buffers
 #define GEMM_BLOCKED sgemm_blocked
 #define GEMM_SHARED_A sgemm_shared_a
 #define GEMM_SHARED_B sgemm_shared_b
@@ -102,6 +103,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_SHORT_A_SIZE
 #undef GEMM_SHORT_PACK_A
 #undef GEMM_SHORT
+#undef GEMM_BUFFERS
 #undef GEMM_BLOCKED
 #undef GEMM_SHARED_A
 #undef GEMM_SHARED_B
@@ -147,6 +149,7 @@ int pydl_sgemm_with_packed_a(pydl_isa isa, int64_t m, int64_t n, int64_t k, floa
 #define GEMM_SHORT_A_SIZE dgemm_short_a_size
 #define GEMM_SHORT_PACK_A dgemm_short_pack_a
 #define GEMM_SHORT dgemm_short
+#define GEMM_BUFFERS dgemm_buffers
 #define GEMM_BLOCKED dgemm_blocked
 #define GEMM_SHARED_A dgemm_shared_a
 #define GEMM_SHARED_B dgemm_shared_b

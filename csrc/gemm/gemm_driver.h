@@ -7,8 +7,8 @@
  *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
  *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
- *   GEMM_NARROW, GEMM_SHORT_A_SIZE, GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BLOCKED,
- *   GEMM_SHARED_A, GEMM_SHARED_B, GEMM_THREADED
+ *   GEMM_NARROW, GEMM_SHORT_A_SIZE, GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BUFFERS,
+ *   GEMM_BLOCKED, GEMM_SHARED_A, GEMM_SHARED_B, GEMM_THREADED
  *                     names of this file's static functions
  *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
  *                     names of the public entry points (pydl.h)
@@ -198,6 +198,15 @@ static int GEMM_NARROW(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, 
     return PYDL_OK;
 }
 
+/* This thread's packing buffers for mc x kc blocks of A and kc x nc blocks
+ * of B; PYDL_ERR_NOMEM if either cannot be had. */
+static int GEMM_BUFFERS(int64_t mc, int64_t kc, int64_t nc, GEMM_T **ap, GEMM_T **bp)
+{
+    *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc * kc) * sizeof(GEMM_T));
+    *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc * kc) * sizeof(GEMM_T));
+    return *ap != NULL && *bp != NULL ? PYDL_OK : PYDL_ERR_NOMEM;
+}
+
 /* One thread, C[0:m, 0:n], with this thread's own packing buffers.
  * Returns PYDL_ERR_NOMEM if the scratch cannot be had. */
 static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
@@ -214,9 +223,8 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
         return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, NULL, b, rs_b, cs_b, beta, c,
                           rs_c);
     }
-    GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc_max * kc_max) * sizeof(GEMM_T));
-    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
-    if (ap == NULL || bp == NULL) {
+    GEMM_T *ap, *bp;
+    if (GEMM_BUFFERS(mc_max, kc_max, nc_max, &ap, &bp) != PYDL_OK) {
         return PYDL_ERR_NOMEM;
     }
     for (int64_t jc = 0; jc < n; jc += nc_max) {
@@ -248,9 +256,8 @@ static int GEMM_SHARED_A(const GEMM_CONFIG *cfg, int64_t t0, int64_t t1, int64_t
 {
     int64_t mc_max, kc_max, nc_max;
     GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
-    GEMM_T *ap = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc_max * kc_max) * sizeof(GEMM_T));
-    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(nc_max * kc_max) * sizeof(GEMM_T));
-    if (ap == NULL || bp == NULL) {
+    GEMM_T *ap, *bp;
+    if (GEMM_BUFFERS(mc_max, kc_max, nc_max, &ap, &bp) != PYDL_OK) {
         return PYDL_ERR_NOMEM;
     }
     for (int64_t pc = 0; pc < k; pc += kc_max) {
