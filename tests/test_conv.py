@@ -984,20 +984,28 @@ def test_winograd_infinite_input_stays_inside_its_windows(c, k, rng):
 POOLED_CASES = [name for name in CONFIGS if name.startswith("lanes_")]
 
 
+def _pooled_case(name, rng, bias):
+    """Operands of CONFIGS[name] (some inputs exactly 0), its convolution
+    and the shape of that convolution's 2x2 pool; skips a case without a
+    2x2 window."""
+    xs, ws, stride, padding, dilation, _ = CONFIGS[name]
+    x = rng.standard_normal(xs).astype(np.float32)
+    x[rng.random(xs) < 0.05] = 0.0
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32) if bias else None
+    conv = pydl.ops.conv2d(x, w, b, stride, padding, dilation)
+    if min(conv.shape[2:]) < 2:
+        pytest.skip("no 2x2 window")
+    shape = conv.shape[:2] + (conv.shape[2] // 2, conv.shape[3] // 2)
+    return x, w, b, (stride, padding, dilation), conv, shape
+
+
 @pytest.mark.parametrize("name", POOLED_CASES)
 @pytest.mark.parametrize("relu", [False, True], ids=["pool", "relu_pool"])
 def test_conv_then_pool_in_one_pass_equals_the_two_calls(name, relu, rng):
     from pydl._conv import _conv2d_maxpool2x2
     from pydl._pool import _max_pool2x2
-    xs, ws, stride, padding, dilation, groups = CONFIGS[name]
-    x = rng.standard_normal(xs).astype(np.float32)
-    x[rng.random(xs) < 0.05] = 0.0
-    w = rng.standard_normal(ws).astype(np.float32)
-    b = rng.standard_normal(ws[0]).astype(np.float32)
-    conv = pydl.ops.conv2d(x, w, b, stride, padding, dilation)
-    if min(conv.shape[2:]) < 2:
-        pytest.skip("no 2x2 window")
-    shape = conv.shape[:2] + (conv.shape[2] // 2, conv.shape[3] // 2)
+    x, w, b, (stride, padding, dilation), conv, shape = _pooled_case(name, rng, bias=True)
     ref_y, ref_code = np.empty(shape, np.float32), np.empty(shape, np.uint8)
     _max_pool2x2(conv, ref_y, ref_code, relu)
     for n in (1, 2):
@@ -1031,13 +1039,7 @@ def test_conv_then_pool_declines_what_the_lanes_kernels_do_not_take(rng):
 def test_conv_backward_from_a_pooled_gradient_equals_the_two_calls(name, rng):
     from pydl._conv import _conv2d_backward_maxpool2x2
     from pydl._pool import _max_pool2x2, _max_pool2x2_backward
-    xs, ws, stride, padding, dilation, groups = CONFIGS[name]
-    x = rng.standard_normal(xs).astype(np.float32)
-    w = rng.standard_normal(ws).astype(np.float32)
-    conv = pydl.ops.conv2d(x, w, None, stride, padding, dilation)
-    if min(conv.shape[2:]) < 2:
-        pytest.skip("no 2x2 window")
-    shape = conv.shape[:2] + (conv.shape[2] // 2, conv.shape[3] // 2)
+    x, w, _, (stride, padding, dilation), conv, shape = _pooled_case(name, rng, bias=False)
     y, code = np.empty(shape, np.float32), np.empty(shape, np.uint8)
     _max_pool2x2(conv, y, code, True)
     g = rng.standard_normal(shape).astype(np.float32)
