@@ -20,6 +20,8 @@
  *   - beta == 0: C is never read (it may hold NaN).  Only the m x n corner
  *     of the tile is written; edge handling is the micro-kernel's job.
  *   - k may be 0 (then C = beta * C as above).
+ *   - A kernel may prefetch the memory just past b: the macro-kernel's next
+ *     B micro-panel, when there is one (prefetches never fault).
  *   - Packed buffers start 64-byte aligned, but a panel inside them is
  *     aligned only when mr*kc (A) or nr*kc (B) elements fill whole cache
  *     lines: kernels use unaligned loads.  c has no alignment guarantee.

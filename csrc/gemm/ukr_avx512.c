@@ -6,28 +6,107 @@
  * sgemm 12x32: 12 rows x 2 zmm of 16 floats = 24 accumulators; per step of k
  * two loads of B, twelve broadcasts of A, 24 FMAs (one load and 12 FMAs
  * when the tile is at most 16 columns wide; 4 or 8 rows on short edge
- * tiles).  A row-A variant reads A in place
- * for narrow C.  dgemm 12x16: the same
- * shape with 8 doubles per zmm.  Column edges use masked loads and stores;
- * row edges simply skip the rows past m.
+ * tiles).  A row-A variant reads A in place for narrow C.  dgemm 12x16: the
+ * same shape with 8 doubles per zmm.  Column edges use masked loads and
+ * stores; row edges simply skip the rows past m.
+ *
+ * Software prefetch, the same in every kernel (a row of the packed B
+ * micro-panel is 128 bytes in both, 32 floats or 16 doubles):
+ *   - The next B micro-panel, which starts right after this one (b + k
+ *     rows).  The macro-kernel uses it for its next column of tiles, and on
+ *     that first use it would come from L3 or memory.  Each step of k asks
+ *     for two of its lines, so one call brings all of it into L2 (the T2
+ *     hint measured best); the calls after the first find it there.
+ *   - The C tile, C_PREFETCH_STEPS steps before the end of the k loop.
+ *     Prefetched at the start, it was evicted from L1 again by the streaming
+ *     A and B panels (one 1024-deep dgemm call reads 224 KB of them).
+ * Float64 N = 4096 on one Zen 4 core: 50.7-51.8 -> 53.0-53.8 GFLOP/s
+ * (bench/README.md); each of the two alone gave about a third of that.
  */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "ukernels.h"
+
+#define C_PREFETCH_STEPS 48
+
+/* Two lines of row p of the next B micro-panel.  Integer arithmetic: after
+ * the last panel the address lies past the packed buffer, which a prefetch
+ * may touch (it never faults) but C pointer arithmetic may not reach. */
+static inline __attribute__((always_inline)) void prefetch_next_b(uintptr_t next_b, int64_t p)
+{
+    const uintptr_t line = next_b + (uintptr_t)p * 128;
+    _mm_prefetch((const char *)line, _MM_HINT_T2);
+    _mm_prefetch((const char *)(line + 64), _MM_HINT_T2);
+}
+
+/* The first and last byte of each of the first m rows of a C tile. */
+static inline __attribute__((always_inline)) void
+prefetch_c_tile(const void *c, int64_t rs_bytes, int64_t m, int64_t row_bytes)
+{
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++) {
+        if (i < m) {
+            _mm_prefetch((const char *)c + i * rs_bytes, _MM_HINT_T0);
+            _mm_prefetch((const char *)c + i * rs_bytes + row_bytes - 1, _MM_HINT_T0);
+        }
+    }
+}
+
+/* The step of k after which the C tile is prefetched. */
+static inline int64_t c_prefetch_step(int64_t k)
+{
+    return k > C_PREFETCH_STEPS ? k - C_PREFETCH_STEPS : 0;
+}
 
 static inline __mmask16 mask16(int64_t n)
 {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-/* acc = sum over p < k of A(i, p) * b[p*32 + j] for the first `rows` (4,
- * 8 or 12) rows, with A(i, p) at a[i*rs_a + p*cs_a] (rows past m are read
- * from row 0 and never stored), one FMA per p in increasing p.  W is the
- * number of zmm columns computed: 2, or 1 when n <= 16 (the right half of
- * the panel is zero padding).  Every variant gives bit-identical rows. */
+/* acc += A(i, p) * b[p*32 + j] for p0 <= p < p1 and the first `rows` (4, 8
+ * or 12) rows, with A(i, p) at row[i][p * cs_a], one FMA per p in
+ * increasing p.  W is the number of zmm columns computed: 2, or 1 when
+ * n <= 16 (the right half of the panel is zero padding).  Every variant
+ * gives bit-identical rows. */
+static inline __attribute__((always_inline)) void
+sgemm_12x32_steps(int64_t p0, int64_t p1, const float *const row[12], int64_t cs_a,
+                  const float *restrict b, uintptr_t next_b, __m512 acc[12][2], int w,
+                  const int rows)
+{
+    if (w == 1) {
+#pragma GCC unroll 4
+        for (int64_t p = p0; p < p1; p++) {
+            const __m512 b0 = _mm512_loadu_ps(b + p * 32);
+            prefetch_next_b(next_b, p);
+#pragma GCC unroll 12
+            for (int i = 0; i < rows; i++) {
+                acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(row[i][p * cs_a]), b0, acc[i][0]);
+            }
+        }
+        return;
+    }
+#pragma GCC unroll 4
+    for (int64_t p = p0; p < p1; p++) {
+        const __m512 b0 = _mm512_loadu_ps(b + p * 32);
+        const __m512 b1 = _mm512_loadu_ps(b + p * 32 + 16);
+        prefetch_next_b(next_b, p);
+#pragma GCC unroll 12
+        for (int i = 0; i < rows; i++) {
+            const __m512 ai = _mm512_set1_ps(row[i][p * cs_a]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+}
+
+/* acc = sum over p < k of A(i, p) * b[p*32 + j], with A(i, p) at
+ * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored),
+ * prefetching as the file's header says. */
 static inline __attribute__((always_inline)) void
 sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
-                 const float *restrict b, __m512 acc[12][2], int w, const int rows)
+                 const float *restrict b, __m512 acc[12][2], int w, const int rows,
+                 const float *c, int64_t rs_c)
 {
     const float *row[12];
 #pragma GCC unroll 12
@@ -36,44 +115,26 @@ sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a,
         acc[i][0] = _mm512_setzero_ps();
         acc[i][1] = _mm512_setzero_ps();
     }
-    if (w == 1) {
-#pragma GCC unroll 4
-        for (int64_t p = 0; p < k; p++) {
-            const __m512 b0 = _mm512_loadu_ps(b);
-#pragma GCC unroll 12
-            for (int i = 0; i < rows; i++) {
-                acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(row[i][p * cs_a]), b0, acc[i][0]);
-            }
-            b += 32;
-        }
-        return;
-    }
-#pragma GCC unroll 4
-    for (int64_t p = 0; p < k; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b);
-        const __m512 b1 = _mm512_loadu_ps(b + 16);
-#pragma GCC unroll 12
-        for (int i = 0; i < rows; i++) {
-            const __m512 ai = _mm512_set1_ps(row[i][p * cs_a]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-        }
-        b += 32;
-    }
+    const uintptr_t next_b = (uintptr_t)b + (uintptr_t)k * 128;
+    const int64_t tail = c_prefetch_step(k);
+    sgemm_12x32_steps(0, tail, row, cs_a, b, next_b, acc, w, rows);
+    prefetch_c_tile(c, rs_c * 4, m, 128);
+    sgemm_12x32_steps(tail, k, row, cs_a, b, next_b, acc, w, rows);
 }
 
 /* sgemm_12x32_loop with only the rows an edge tile needs (m <= 4 or 8:
  * e.g. the last tile of M = 64 would otherwise compute 8 padding rows). */
 static inline __attribute__((always_inline)) void
 sgemm_12x32_rows(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
-                 const float *restrict b, __m512 acc[12][2], int w)
+                 const float *restrict b, __m512 acc[12][2], int w, const float *c,
+                 int64_t rs_c)
 {
     if (m <= 4) {
-        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 4);
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 4, c, rs_c);
     } else if (m <= 8) {
-        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 8);
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 8, c, rs_c);
     } else {
-        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 12);
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 12, c, rs_c);
     }
 }
 
@@ -102,25 +163,12 @@ sgemm_12x32_store(__m512 acc[12][2], float alpha, float beta, float *restrict c,
     }
 }
 
-static inline __attribute__((always_inline)) void
-prefetch_c_12(const float *c, int64_t rs_c, int64_t m)
-{
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; i++) {
-        if (i < m) {
-            _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + i * rs_c + 31), _MM_HINT_T0);
-        }
-    }
-}
-
 void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *restrict a,
                                  const float *restrict b, float beta, float *restrict c,
                                  int64_t rs_c, int64_t m, int64_t n)
 {
     __m512 acc[12][2];
-    prefetch_c_12(c, rs_c, m);
-    sgemm_12x32_rows(k, a, 1, 12, m, b, acc, n <= 16 ? 1 : 2);
+    sgemm_12x32_rows(k, a, 1, 12, m, b, acc, n <= 16 ? 1 : 2, c, rs_c);
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
@@ -129,8 +177,7 @@ void pydl_sgemm_ukr_avx512_12x32_rowa(int64_t k, float alpha, const float *restr
                                       float *restrict c, int64_t rs_c, int64_t m, int64_t n)
 {
     __m512 acc[12][2];
-    prefetch_c_12(c, rs_c, m);
-    sgemm_12x32_rows(k, a, rs_a, 1, m, b, acc, n <= 16 ? 1 : 2);
+    sgemm_12x32_rows(k, a, rs_a, 1, m, b, acc, n <= 16 ? 1 : 2, c, rs_c);
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
@@ -139,31 +186,43 @@ static inline __mmask8 mask8(int64_t n)
     return n >= 8 ? (__mmask8)0xFF : n <= 0 ? (__mmask8)0 : (__mmask8)((1u << n) - 1);
 }
 
-/* acc = sum over p < k of a[p*12 + i] * b[p*16 + j] for the first `rows` (4,
- * 8 or 12) rows, one FMA per p in increasing p (every variant gives
+/* acc += a[p*12 + i] * b[p*16 + j] for p0 <= p < p1 and the first `rows`
+ * (4, 8 or 12) rows, one FMA per p in increasing p (every variant gives
  * bit-identical rows). */
 static inline __attribute__((always_inline)) void
+dgemm_12x16_steps(int64_t p0, int64_t p1, const double *restrict a, const double *restrict b,
+                  uintptr_t next_b, __m512d acc[12][2], const int rows)
+{
+#pragma GCC unroll 4
+    for (int64_t p = p0; p < p1; p++) {
+        const __m512d b0 = _mm512_loadu_pd(b + p * 16);
+        const __m512d b1 = _mm512_loadu_pd(b + p * 16 + 8);
+        prefetch_next_b(next_b, p);
+#pragma GCC unroll 12
+        for (int i = 0; i < rows; i++) {
+            const __m512d ai = _mm512_set1_pd(a[p * 12 + i]);
+            acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);
+        }
+    }
+}
+
+/* acc = sum over p < k of a[p*12 + i] * b[p*16 + j], prefetching as the
+ * file's header says. */
+static inline __attribute__((always_inline)) void
 dgemm_12x16_loop(int64_t k, const double *restrict a, const double *restrict b,
-                 __m512d acc[12][2], const int rows)
+                 __m512d acc[12][2], const int rows, const double *c, int64_t rs_c, int64_t m)
 {
 #pragma GCC unroll 12
     for (int i = 0; i < 12; i++) {
         acc[i][0] = _mm512_setzero_pd();
         acc[i][1] = _mm512_setzero_pd();
     }
-#pragma GCC unroll 4
-    for (int64_t p = 0; p < k; p++) {
-        const __m512d b0 = _mm512_loadu_pd(b);
-        const __m512d b1 = _mm512_loadu_pd(b + 8);
-#pragma GCC unroll 12
-        for (int i = 0; i < rows; i++) {
-            const __m512d ai = _mm512_set1_pd(a[i]);
-            acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);
-        }
-        a += 12;
-        b += 16;
-    }
+    const uintptr_t next_b = (uintptr_t)b + (uintptr_t)k * 128;
+    const int64_t tail = c_prefetch_step(k);
+    dgemm_12x16_steps(0, tail, a, b, next_b, acc, rows);
+    prefetch_c_tile(c, rs_c * 8, m, 128);
+    dgemm_12x16_steps(tail, k, a, b, next_b, acc, rows);
 }
 
 void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *restrict a,
@@ -171,19 +230,12 @@ void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *restrict
                                  int64_t rs_c, int64_t m, int64_t n)
 {
     __m512d acc[12][2];
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; i++) {
-        if (i < m) {
-            _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + i * rs_c + 15), _MM_HINT_T0);
-        }
-    }
     if (m <= 4) {
-        dgemm_12x16_loop(k, a, b, acc, 4);
+        dgemm_12x16_loop(k, a, b, acc, 4, c, rs_c, m);
     } else if (m <= 8) {
-        dgemm_12x16_loop(k, a, b, acc, 8);
+        dgemm_12x16_loop(k, a, b, acc, 8, c, rs_c, m);
     } else {
-        dgemm_12x16_loop(k, a, b, acc, 12);
+        dgemm_12x16_loop(k, a, b, acc, 12, c, rs_c, m);
     }
     const __mmask8 k0 = mask8(n), k1 = mask8(n - 8);
     const __m512d va = _mm512_set1_pd(alpha);
