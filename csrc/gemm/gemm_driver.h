@@ -422,8 +422,11 @@ int GEMM_BATCHED(int64_t batch, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
     GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
     const int narrow = cfg->ukr_rowa != NULL && cs_a == 1 && n <= cfg->nr;
     /* products spread over as many threads as one product would use, and
-     * evenly */
-    const int even = nt >= nt_one && (batch % nt == 0 || batch >= 4 * (int64_t)nt);
+     * evenly, at least two per thread (with one, there is nothing to share
+     * and GEMM_SHARED_A's re-packing of B per block of A is pure loss:
+     * float64 N = 4096 on one thread ran at 39 instead of 53 GFLOP/s) */
+    const int even = nt >= nt_one && batch >= 2 * (int64_t)nt &&
+                     (batch % nt == 0 || batch >= 4 * (int64_t)nt);
     if (bs_a == 0 && n <= nc_max && !narrow && GEMM_SHORT_A_SIZE(cfg, m, k) == 0 && even) {
         /* A shared and too big to stay packed: each thread packs it once for
          * its contiguous share of the products, rather than the threads
