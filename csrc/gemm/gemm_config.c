@@ -4,6 +4,9 @@
  */
 #include "ukernels.h"
 
+/* avx512 sgemm: kc = 1024 and mc = 192 (a 768 KB block of A and a 128 KB
+ * sliver of B in a 1 MB L2), once the micro-kernel prefetched the next B
+ * sliver: N = 2048 and 4096 on Zen 4 +4-5 % against kc = 384, mc = 240. */
 static const pydl_sgemm_config sgemm_table[PYDL_ISA_COUNT] = {
     /*                    mr  nr   mc   kc    nc  micro-kernel                  packers A, B,
      *                                                                 row-A micro-kernel or NULL */
@@ -13,7 +16,7 @@ static const pydl_sgemm_config sgemm_table[PYDL_ISA_COUNT] = {
     [PYDL_ISA_AVX2]    = { 6, 16, 144, 512, 4096, pydl_sgemm_ukr_avx2_6x16,    pydl_spack_avx2_6,
                                                                                pydl_spack_avx2_16,
                                                                 pydl_sgemm_ukr_avx2_6x16_rowa},
-    [PYDL_ISA_AVX512]  = {12, 32, 240, 384, 4096, pydl_sgemm_ukr_avx512_12x32, pydl_spack_avx512_12,
+    [PYDL_ISA_AVX512]  = {12, 32, 192, 1024, 4096, pydl_sgemm_ukr_avx512_12x32, pydl_spack_avx512_12,
                                                                                pydl_spack_avx512_32,
                                                                pydl_sgemm_ukr_avx512_12x32_rowa},
 #endif
