@@ -17,11 +17,16 @@
  * least this much work. */
 #define PYDL_GEMM_MIN_WORK_PER_THREAD ((int64_t)1 << 16)
 
-/* Threads share packed B (and split the rows of C) when C has at least this
- * many micro-tile rows per thread; below it they split C into rectangles.
- * (64 sent N = 1024 to rectangles, where each thread packed all of A or all
- * of B: 2 threads, float64 100.4 -> 105.9, float32 204.5 -> 208.2 GFLOP/s.) */
-#define PYDL_GEMM_SHARED_B_MIN_TILES 32
+/* Threads share packed B (and split the rows of C) when C has at least
+ * PYDL_GEMM_SHARED_B_MIN_TILES micro-tile rows per thread, or half as many
+ * and k of at least PYDL_GEMM_SHARED_B_MIN_K; otherwise they split C into
+ * rectangles, each thread packing its own operands.  Rectangles pack one
+ * operand twice, which cost N = 1024 (2 threads: float64 100.4 -> 105.9,
+ * float32 204.5 -> 208.2 GFLOP/s with shared B); shared B pays two barriers
+ * per slice of k, which cost the shallow (64x784)^T . (64x256) (199 against
+ * 195 GFLOP/s in rectangles). */
+#define PYDL_GEMM_SHARED_B_MIN_TILES 64
+#define PYDL_GEMM_SHARED_B_MIN_K 256
 
 /* Rows of a row-major B packed across all panels at a time. */
 #define PYDL_GEMM_PACK_B_ROWS 16

@@ -349,7 +349,9 @@ static int GEMM_THREADED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k
     if (nt <= 1) {
         return GEMM_BLOCKED(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c);
     }
-    if (m_tiles >= (int64_t)PYDL_GEMM_SHARED_B_MIN_TILES * nt) {
+    const int64_t shared_b_tiles = (int64_t)PYDL_GEMM_SHARED_B_MIN_TILES * nt;
+    if (m_tiles >= shared_b_tiles ||
+        (2 * m_tiles >= shared_b_tiles && k >= PYDL_GEMM_SHARED_B_MIN_K)) {
         return GEMM_SHARED_B(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c,
                              nt);
     }
