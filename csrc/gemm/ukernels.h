@@ -58,8 +58,9 @@ typedef void (*pydl_dpack)(int64_t k, int64_t mn, const double *x, int64_t rs_i,
 
 /* Block sizes of one ISA (BLIS naming):
  *   mr x nr  micro-tile, held in registers
- *   kc       depth of a packed slice: an mr x kc sliver of A and a kc x nr
- *            sliver of B stay in L1 while one tile is computed
+ *   kc       depth of a packed slice: one tile streams an mr x kc sliver of
+ *            A and a kc x nr sliver of B (in L1 when small, from L2 when
+ *            kc is deep: the avx512 kernels prefetch the next B sliver)
  *   mc       rows of the packed A block (mc x kc, kept in L2)
  *   nc       columns of the packed B block (kc x nc, kept in L3)
  * mc must be a multiple of mr and nc a multiple of nr.  pack_a packs
