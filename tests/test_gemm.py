@@ -557,6 +557,10 @@ def test_dispatch_batched_matmul(isa_name, rng):
 DET_CASES = {
     "gemm_300x500x700": ("gemm", (300, 500, 700), False, False),
     "gemm_1000x64x300_TN": ("gemm", (1000, 64, 300), True, False),
+    # 32-64 tile rows per thread (avx512): shared packed B when k >= 256,
+    # rectangles when shallower
+    "gemm_800x96x300_shared_b": ("gemm", (800, 96, 300), False, False),
+    "gemm_800x200x64_shallow": ("gemm", (800, 200, 64), False, False),
     "gemm_64x3000x500_NT": ("gemm", (64, 3000, 500), False, True),
     "gemm_24x3000x300_grid": ("gemm", (24, 3000, 300), False, False),
     "gemm_50x301x257_TT": ("gemm", (50, 301, 257), True, True),
@@ -603,9 +607,9 @@ def test_deterministic_across_threads(case, dtype, isa_name, rng):
             check_matmul(two, a, b)
 
 
-# Shapes at the edges of the threaded paths: the shared-packed-B path starts
-# at 4 micro-tile rows per thread (m = 43 on avx2 floats with 2 threads), C
-# wider than one nc block, C with fewer B micro-panels than threads, N = 1.
+# Shapes at the edges of the threaded paths: C of a few micro-tile rows per
+# thread, C wider than one nc block, C with fewer B micro-panels than
+# threads, N = 1.
 THREADED_SHAPES = [(43, 300, 100), (42, 300, 100), (97, 4097, 20), (13, 5000, 50),
                    (200, 17, 600), (200, 9, 600), (600, 1, 1000), (61, 263, 530)]
 
