@@ -706,6 +706,8 @@ THREAD_CASES = {
     # small 1x1 images: one batched GEMM whose weights each thread packs once
     "N8_pointwise_7x7_shared_w": ((8, 300, 7, 7), (260, 300, 1, 1), dict()),
     "N5_direct": ((5, 8, 10, 10), (6, 8, 5, 5), dict(padding=2)),
+    # small images through im2col, half the batch per block and thread
+    "N10_im2col_image_blocks": ((10, 32, 14, 14), (40, 32, 3, 3), dict(stride=2, padding=1)),
     "N1_direct_by_block": ((1, 8, 12, 12), (20, 8, 3, 3), dict(padding=1)),
     "N1_wide_by_block": ((1, 8, 9, 30), (40, 8, 3, 3), dict(padding=1)),
     "N3_wide_s2": ((3, 36, 10, 10), (48, 36, 3, 3), dict(stride=2, padding=1)),

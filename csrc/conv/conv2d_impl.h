@@ -311,11 +311,12 @@ static int CONV_EACH_IMAGE(const pydl_conv2d_params *p,
 }
 
 /* Run a block op (CONV_FWD_IMAGES or CONV_BWD_DATA_IMAGES) on small
- * images, several to a block: at least 4 blocks per thread when the batch
- * allows, each with its own im2col workspace and buf_bytes_per_image *
- * images of scratch.  Threads own whole blocks of images when there are
- * enough, else they share each block's GEMMs.  (The blocking does not
- * change any output's arithmetic.) */
+ * images, several to a block (conv_images_per_thread_block: one block per
+ * thread when the batch and PYDL_CONV_IMAGES_BLOCK_BYTES allow), each with
+ * its own im2col workspace and buf_bytes_per_image * images of scratch.
+ * Threads own whole blocks of images when there are enough, else they
+ * share each block's GEMMs.  (The blocking does not change any output's
+ * arithmetic.) */
 static int CONV_EACH_BLOCK(const pydl_conv2d_params *p,
                            int (*op)(const pydl_conv2d_params *, const CONV_T *, const CONV_T *,
                                      const CONV_T *, CONV_T *, int64_t, int64_t, CONV_T *,
@@ -323,9 +324,7 @@ static int CONV_EACH_BLOCK(const pydl_conv2d_params *p,
                            const CONV_T *in, const CONV_T *w, const CONV_T *bias, CONV_T *out,
                            size_t buf_bytes_per_image, int nt)
 {
-    const int64_t per_block = conv_images_per_block(p, sizeof(CONV_T));
-    int64_t nimg = (p->n + 4 * nt - 1) / (4 * nt);
-    nimg = nimg < per_block ? nimg : per_block;
+    const int64_t nimg = conv_images_per_thread_block(p, sizeof(CONV_T), nt);
     const int64_t blocks = (p->n + nimg - 1) / nimg, hwo = p->out_h * p->out_w;
     const size_t cbytes = conv_col_bytes(p, sizeof(CONV_T), nimg * hwo);
     const size_t bbytes = buf_bytes_per_image * (size_t)nimg;
