@@ -34,8 +34,8 @@
  * im2col matrices fit PYDL_CONV_BLOCK_BYTES at least twice).  Blocks are
  * made as big as the batch and this allow, not cache-sized: every block's
  * GEMM packs the weights once more (16 images of 256 -> 512, 3x3 stride 2,
- * 14x14, 2 threads: 1 MB blocks of 2 images 12.0-12.2 ms, 8 images per
- * block 11.3-11.5 ms; 4 images 3.6 -> 2.8-3.0 ms). */
+ * 14x14, 2 threads: 1 MB blocks of 2 images 11.6-12.0 ms, 8 images per
+ * block 10.5-11.5 ms; 4 images 3.6-3.7 -> 2.8-2.9 ms). */
 #define PYDL_CONV_IMAGES_BLOCK_BYTES ((int64_t)8 * 1024 * 1024)
 
 /* Outputs ow in [lo, hi) read input columns ow*stride + off inside [0, w). */
