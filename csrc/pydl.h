@@ -204,12 +204,14 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  *
  * Algorithm: im2col + GEMM.  The (Cg*R*S) x (out_h*out_w) im2col matrix of
  * an image group is built in blocks of output positions of about 1 MiB
- * (forward and backward-data; small images go several to a block and one
- * GEMM), each consumed by the GEMM while still in cache, in per-thread
- * workspaces that do not grow with the batch; the weight gradient builds
- * whole images' matrices.  1x1 stride-1 unpadded convolutions skip im2col
- * (a plain GEMM; for one group and images of at most 64 positions, one
- * batched GEMM over the images, whose weights each thread packs once).  Threads take whole images or blocks when there are
+ * (forward and backward-data), each consumed by the GEMM while still in
+ * cache, in per-thread workspaces of bounded size.  Small images go several
+ * to a block and one GEMM: half the batch per thread, up to 8 MiB of
+ * im2col, as every block's GEMM packs the weights again.  The weight
+ * gradient builds whole images' matrices.  1x1 stride-1 unpadded
+ * convolutions skip im2col (a plain GEMM; for one group and images of at
+ * most 64 positions, one batched GEMM over the images, whose weights each
+ * thread packs once).  Threads take whole images or blocks when there are
  * enough of them, else they share each GEMM.  Thread ownership: an image's
  * (or block's) outputs are written by the thread that owns it; the weight
  * gradient is summed over at most 8 fixed chunks of images (per-chunk
