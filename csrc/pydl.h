@@ -206,8 +206,8 @@ PYDL_API int pydl_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
  * an image group is built in blocks of output positions of about 1 MiB
  * (forward and backward-data), each consumed by the GEMM while still in
  * cache, in per-thread workspaces of bounded size.  Small images go several
- * to a block and one GEMM: half the batch per thread, up to 8 MiB of
- * im2col, as every block's GEMM packs the weights again.  The weight
+ * to a block and one GEMM: one block per thread, its share of the batch, up
+ * to 8 MiB of im2col, as every block's GEMM packs the weights again.  The weight
  * gradient builds whole images' matrices.  1x1 stride-1 unpadded
  * convolutions skip im2col (a plain GEMM; for one group and images of at
  * most 64 positions, one batched GEMM over the images, whose weights each
