@@ -565,6 +565,9 @@ DET_CASES = {
     "gemm_24x3000x300_grid": ("gemm", (24, 3000, 300), False, False),
     "gemm_50x301x257_TT": ("gemm", (50, 301, 257), True, True),
     "gemm_100x4500x64_wide": ("gemm", (100, 4500, 64), False, False),
+    # B of 4.4 MB (float32): packed under the first block of A's tiles on
+    # one thread, packed up front by each of two (2.2 MB each)
+    "gemm_100x1000x1100_streamed_b": ("gemm", (100, 1000, 1100), False, False),
     "matmul_8x100x100x100": ("matmul", (8, 100, 100, 100), False, False),
     "matmul_96x48x48x48": ("matmul", (96, 48, 48, 48), False, False),
     "matmul_6x150x40x70_2d": ("matmul2d", (6, 150, 40, 70), False, False),
