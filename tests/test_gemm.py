@@ -901,10 +901,11 @@ def test_shared_a_batch_matches_single_products_bitwise(bsz, m, k, n, dtype, isa
 @all_isas
 @dtypes
 @pytest.mark.parametrize("layout", ["rows", "trans", "strided"])
-@pytest.mark.parametrize("m", [20, 200])
+@pytest.mark.parametrize("m", [20, 60, 200])
 def test_streamed_b_matches_cached_b_bitwise(m, layout, dtype, isa_name, rng):
-    # A B of 4 MiB or more is packed panel by panel while the first block of
-    # A multiplies (m = 20: the short-C path, m = 200: two blocks of A);
+    # A B of 4 MiB or more is packed a few panels at a time while the first
+    # block of A multiplies (m = 20: the short-C path, 60: one block of A in
+    # the general path, packed in groups of panels, 200: two blocks of A);
     # its first 100 columns alone stay in cache and are packed up front.
     # Column j of C depends only on column j of B: bitwise the same.
     k, n = 1100, 1000

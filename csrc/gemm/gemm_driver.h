@@ -107,69 +107,96 @@ static int GEMM_STREAMS_B(int64_t k, int64_t n)
     return (size_t)k * (size_t)n * sizeof(GEMM_T) >= PYDL_GEMM_STREAM_B_BYTES;
 }
 
-/* Prefetch into L2 part `part` of `parts` of the source of a kc x nn micro-
- * panel of B (element (p, j) at b[p*rs + j*cs]) and of its packed
- * destination bp.  The source only in the two fast layouts: rows of B
- * (cs == 1) are shared out by p, columns (rs == 1) by j. */
-static PYDL_GEMM_ALWAYS_INLINE void GEMM_PREFETCH_B(int64_t kc, int64_t nn, const GEMM_T *b,
-                                                    int64_t rs, int64_t cs, const GEMM_T *bp,
-                                                    int nr, int64_t part, int64_t parts)
+/* Micro-panels of B that GEMM_MACRO_PACK packs at a time for an mc-row
+ * block of A: enough that their tiles number PYDL_GEMM_STREAM_TILES, so
+ * that the next group's prefetches spread thin and its rows are read in
+ * longer runs (at most PYDL_GEMM_STREAM_GROUP_MAX panels). */
+static int64_t GEMM_STREAM_GROUP(const GEMM_CONFIG *cfg, int64_t mc)
 {
-    const int64_t line = 64 / (int64_t)sizeof(GEMM_T);
-    if (cs == 1) {
-        for (int64_t p = kc * part / parts; p < kc * (part + 1) / parts; p++) {
-            for (int64_t j = 0; j < nn; j += line) {
-                PYDL_GEMM_PREFETCH(b + p * rs + j, 0);
-            }
-            PYDL_GEMM_PREFETCH(b + p * rs + nn - 1, 0);
+    const int64_t tiles = (mc + cfg->mr - 1) / cfg->mr;
+    const int64_t group = (PYDL_GEMM_STREAM_TILES + tiles - 1) / tiles;
+    return group < PYDL_GEMM_STREAM_GROUP_MAX ? group : PYDL_GEMM_STREAM_GROUP_MAX;
+}
+
+/* Prefetch into L2 every cache line of x[0:len], for reading (rw 0) or
+ * writing (rw 1). */
+static PYDL_GEMM_ALWAYS_INLINE void GEMM_PREFETCH_RUN(const GEMM_T *x, int64_t len, int rw)
+{
+    const uintptr_t last = (uintptr_t)(x + len - 1);
+    for (uintptr_t line = (uintptr_t)x & ~(uintptr_t)63; line <= last; line += 64) {
+        if (rw) {
+            PYDL_GEMM_PREFETCH((const void *)line, 1);
+        } else {
+            PYDL_GEMM_PREFETCH((const void *)line, 0);
         }
-    } else if (rs == 1) {
-        for (int64_t j = nn * part / parts; j < nn * (part + 1) / parts; j++) {
-            for (int64_t p = 0; p < kc; p += line) {
-                PYDL_GEMM_PREFETCH(b + j * cs + p, 0);
-            }
-            PYDL_GEMM_PREFETCH(b + j * cs + kc - 1, 0);
-        }
-    }
-    const int64_t size = kc * nr;
-    for (int64_t e = size * part / parts / line * line; e < size * (part + 1) / parts; e += line) {
-        PYDL_GEMM_PREFETCH(bp + e, 1);
     }
 }
 
-/* GEMM_MACRO that also packs the slice of B it multiplies: each micro-
- * panel of B is packed right after the tiles of the one before it, and
- * while those run, the source of the next micro-panel is prefetched, a
- * share per tile.  The packing then copies from L2, and its memory reads
- * overlap the multiply-adds (256x4608 . 4608x3136 on Zen 4: packing B took
- * 11 % of the call; +6 % on 1 and 2 threads).  Panel s of the slice is
- * packed at bp + (s % ring) * nr * kc: ring = all the slice's panels keeps
- * them for later blocks of A, ring = 2 keeps only the one in use.  The same
- * packed panels and the same tiles as packing B first: the same
- * arithmetic. */
+/* Prefetch part `part` of `parts` of the source of a kc x nn block of B
+ * (element (p, j) at b[p*rs + j*cs]) and of its packed destination, the
+ * bp_len elements at bp.  The source only in the two fast layouts: rows of
+ * B (cs == 1) are shared out by p, columns (rs == 1) by j. */
+static PYDL_GEMM_ALWAYS_INLINE void GEMM_PREFETCH_B(int64_t kc, int64_t nn, const GEMM_T *b,
+                                                    int64_t rs, int64_t cs, const GEMM_T *bp,
+                                                    int64_t bp_len, int64_t part, int64_t parts)
+{
+    if (cs == 1) {
+        for (int64_t p = kc * part / parts; p < kc * (part + 1) / parts; p++) {
+            GEMM_PREFETCH_RUN(b + p * rs, nn, 0);
+        }
+    } else if (rs == 1) {
+        for (int64_t j = nn * part / parts; j < nn * (part + 1) / parts; j++) {
+            GEMM_PREFETCH_RUN(b + j * cs, kc, 0);
+        }
+    }
+    const int64_t e0 = bp_len * part / parts, e1 = bp_len * (part + 1) / parts;
+    if (e1 > e0) {
+        GEMM_PREFETCH_RUN(bp + e0, e1 - e0, 1);
+    }
+}
+
+/* GEMM_MACRO that also packs the slice of B it multiplies, `group`
+ * micro-panels at a time: each group is packed right after the tiles of
+ * the one before it, and while those run, the source of the next group is
+ * prefetched, a share per tile.  The packing then copies from L2, and its
+ * memory reads overlap the multiply-adds (256x4608 . 4608x3136 on Zen 4:
+ * packing B took 11 % of the call; +6 % on 1 and 2 threads).  Group g is
+ * packed at bp + (g % ring) * group * nr * kc: ring = all the slice's
+ * groups keeps them for later blocks of A, ring = 2 keeps only the one in
+ * use.  The same packed panels and the same tiles as packing B first: the
+ * same arithmetic. */
 static void GEMM_MACRO_PACK(const GEMM_CONFIG *cfg, int64_t mc, int64_t nc, int64_t kc,
                             GEMM_T alpha, const GEMM_T *ap, const GEMM_T *b, int64_t rs_b,
-                            int64_t cs_b, GEMM_T *bp, int64_t ring, GEMM_T beta, GEMM_T *c,
-                            int64_t rs_c)
+                            int64_t cs_b, GEMM_T *bp, int64_t group, int64_t ring, GEMM_T beta,
+                            GEMM_T *c, int64_t rs_c)
 {
     const int mr = cfg->mr, nr = cfg->nr;
     const int64_t tiles = (mc + mr - 1) / mr;
-    cfg->pack_b(kc, nc < nr ? nc : nr, b, cs_b, rs_b, bp);
-    for (int64_t jr = 0, s = 0; jr < nc; jr += nr, s++) {
-        const int64_t nn = nc - jr < nr ? nc - jr : nr;
-        const int64_t jn = jr + nr;
-        const int64_t nn_next = nc - jn < nr ? nc - jn : nr;
-        const GEMM_T *panel = bp + s % ring * nr * kc;
-        GEMM_T *next = bp + (s + 1) % ring * nr * kc;
-        for (int64_t ir = 0, q = 0; ir < mc; ir += mr, q++) {
-            const int64_t mm = mc - ir < mr ? mc - ir : mr;
-            if (jn < nc) {
-                GEMM_PREFETCH_B(kc, nn_next, b + jn * cs_b, rs_b, cs_b, next, nr, q, tiles);
+    const int64_t width = group * nr;
+    GEMM_PACK_B(cfg, kc, nc < width ? nc : width, b, rs_b, cs_b, bp);
+    for (int64_t jg = 0, g = 0; jg < nc; jg += width, g++) {
+        const int64_t ng = nc - jg < width ? nc - jg : width;
+        const int64_t jn = jg + width;
+        const int64_t ng_next = nc - jn < width ? nc - jn : width;
+        const GEMM_T *blk = bp + g % ring * width * kc;
+        GEMM_T *next = bp + (g + 1) % ring * width * kc;
+        const int64_t next_len = (ng_next + nr - 1) / nr * nr * kc;
+        const int64_t parts = tiles * ((ng + nr - 1) / nr);
+        int64_t q = 0;
+        for (int64_t jr = 0; jr < ng; jr += nr) {
+            const int64_t nn = ng - jr < nr ? ng - jr : nr;
+            for (int64_t ir = 0; ir < mc; ir += mr, q++) {
+                const int64_t mm = mc - ir < mr ? mc - ir : mr;
+                if (jn < nc) {
+                    GEMM_PREFETCH_B(kc, ng_next, b + jn * cs_b, rs_b, cs_b, next, next_len, q,
+                                    parts);
+                }
+                cfg->ukr(kc, alpha, ap + ir * kc, blk + jr * kc, beta, c + ir * rs_c + jg + jr,
+                         rs_c, mm, nn);
             }
-            cfg->ukr(kc, alpha, ap + ir * kc, panel, beta, c + ir * rs_c + jr, rs_c, mm, nn);
         }
         if (jn < nc) {
-            cfg->pack_b(kc, nn_next, b + jn * cs_b, cs_b, rs_b, next);
+            GEMM_PACK_B(cfg, kc, ng_next, b + jn * cs_b, rs_b, cs_b, next);
         }
     }
 }
@@ -223,8 +250,12 @@ static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, G
     int64_t mc, kc_max, nc_max;
     GEMM_BLOCKS(cfg, m, n, k, &mc, &kc_max, &nc_max);
     const int stream_b = GEMM_STREAMS_B(k, n);
-    int64_t nc_blk = PYDL_GEMM_L2_BLOCK_BYTES / ((int64_t)sizeof(GEMM_T) * kc_max) / cfg->nr * cfg->nr;
-    nc_blk = stream_b ? nc_max : nc_blk < cfg->nr ? cfg->nr : nc_blk > nc_max ? nc_max : nc_blk;
+    /* columns per block: an L2-sized block of packed B, or, streaming B
+     * through two panels, an L2-sized block of C (the kc slices each
+     * read it again) */
+    const int64_t bytes_per_col = (int64_t)sizeof(GEMM_T) * (stream_b ? m : kc_max);
+    int64_t nc_blk = PYDL_GEMM_L2_BLOCK_BYTES / bytes_per_col / cfg->nr * cfg->nr;
+    nc_blk = nc_blk < cfg->nr ? cfg->nr : nc_blk > nc_max ? nc_max : nc_blk;
     const GEMM_T *ap = packed_a;
     if (ap == NULL) {
         GEMM_T *own = pydl_workspace(PYDL_WS_GEMM_A, (size_t)(mc * k) * sizeof(GEMM_T));
@@ -234,7 +265,8 @@ static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, G
         GEMM_SHORT_PACK_A(cfg, m, k, a, rs_a, cs_a, own);
         ap = own;
     }
-    const int64_t bp_cols = stream_b ? 2 * (int64_t)cfg->nr : nc_blk;
+    const int64_t group = GEMM_STREAM_GROUP(cfg, m);
+    const int64_t bp_cols = stream_b ? 2 * group * cfg->nr : nc_blk;
     GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(bp_cols * kc_max) * sizeof(GEMM_T));
     if (bp == NULL) {
         return PYDL_ERR_NOMEM;
@@ -246,8 +278,8 @@ static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, G
             const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
             const GEMM_T *b_pc = b + pc * rs_b + jc * cs_b;
             if (stream_b) {
-                GEMM_MACRO_PACK(cfg, m, nc, kc, alpha, ap + mc * pc, b_pc, rs_b, cs_b, bp, 2,
-                                beta_pc, c + jc, rs_c);
+                GEMM_MACRO_PACK(cfg, m, nc, kc, alpha, ap + mc * pc, b_pc, rs_b, cs_b, bp,
+                                group, 2, beta_pc, c + jc, rs_c);
             } else {
                 GEMM_PACK_B(cfg, kc, nc, b_pc, rs_b, cs_b, bp);
                 GEMM_MACRO(cfg, m, nc, kc, alpha, ap + mc * pc, bp, beta_pc, c + jc, rs_c);
@@ -326,8 +358,10 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
                 const int64_t mc = m - ic < mc_max ? m - ic : mc_max;
                 GEMM_PACK_A(cfg, mc, kc, a + ic * rs_a + pc * cs_a, rs_a, cs_a, ap);
                 if (stream_b && ic == 0) {
-                    GEMM_MACRO_PACK(cfg, mc, nc, kc, alpha, ap, b_pc, rs_b, cs_b, bp,
-                                    (nc + cfg->nr - 1) / cfg->nr, beta_pc, c + jc, rs_c);
+                    const int64_t group = GEMM_STREAM_GROUP(cfg, mc);
+                    const int64_t width = group * cfg->nr;
+                    GEMM_MACRO_PACK(cfg, mc, nc, kc, alpha, ap, b_pc, rs_b, cs_b, bp, group,
+                                    (nc + width - 1) / width, beta_pc, c + jc, rs_c);
                 } else {
                     GEMM_MACRO(cfg, mc, nc, kc, alpha, ap, bp, beta_pc, c + ic * rs_c + jc,
                                rs_c);
