@@ -119,7 +119,7 @@ static int64_t GEMM_STREAM_GROUP(const GEMM_CONFIG *cfg, int64_t mc)
 }
 
 /* Prefetch into L2 every cache line of x[0:len], for reading (rw 0) or
- * writing (rw 1). */
+ * writing (rw 1; the branch keeps each prefetch's hint a constant). */
 static PYDL_GEMM_ALWAYS_INLINE void GEMM_PREFETCH_RUN(const GEMM_T *x, int64_t len, int rw)
 {
     const uintptr_t last = (uintptr_t)(x + len - 1);
@@ -160,7 +160,8 @@ static PYDL_GEMM_ALWAYS_INLINE void GEMM_PREFETCH_B(int64_t kc, int64_t nn, cons
  * the one before it, and while those run, the source of the next group is
  * prefetched, a share per tile.  The packing then copies from L2, and its
  * memory reads overlap the multiply-adds (256x4608 . 4608x3136 on Zen 4:
- * packing B took 11 % of the call; +6 % on 1 and 2 threads).  Group g is
+ * packing B took 11 % of the call, now 5 %; +4-6 % on one thread, +2-5 %
+ * on two).  Group g is
  * packed at bp + (g % ring) * group * nr * kc: ring = all the slice's
  * groups keeps them for later blocks of A, ring = 2 keeps only the one in
  * use.  The same packed panels and the same tiles as packing B first: the
