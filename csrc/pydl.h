@@ -135,9 +135,9 @@ PYDL_API const char *pydl_openmp_library(void);
  * slices of A and B into contiguous micro-panels (per-thread scratch reused
  * across calls) and calls the register-blocked micro-kernel of the chosen
  * ISA on each mr x nr tile (block sizes: gemm/gemm_config.c).  A B too big
- * for the caches (4 MiB or more) is packed panel by panel while the first
- * block of A multiplies, its next panel prefetched meanwhile, so that
- * reading it from memory overlaps the arithmetic.  C is split
+ * for the caches (4 MiB or more) is packed a few panels at a time while the
+ * first block of A multiplies them, the next few prefetched meanwhile, so
+ * that reading it from memory overlaps the arithmetic.  C is split
  * into one rectangle per thread, or, when C is very tall, into row ranges
  * with the packed blocks of B shared by the team.  Problems below a size
  * threshold run on one thread, so tiny calls never pay for waking the

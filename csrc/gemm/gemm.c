@@ -32,10 +32,10 @@
 #define PYDL_GEMM_PACK_B_ROWS 16
 
 /* A B of at least this many bytes is taken to come from memory, and one
- * thread packs each slice of it panel by panel while its first block of A
- * multiplies (GEMM_MACRO_PACK).  Zen 4, one thread, 256 x n x k float32:
- * B of 4 MiB the same speed either way, 8-32 MiB +4-8 %; B in cache (up
- * to 2 MiB) 2-4 % slower packed panel by panel. */
+ * thread packs each slice of it a few panels at a time while its first
+ * block of A multiplies them (GEMM_MACRO_PACK).  Zen 4, one thread,
+ * 256 x n x k float32: B of 4 MiB the same speed either way, 8-32 MiB
+ * +4-8 %; B in cache (up to 2 MiB) 2-4 % slower packed that way. */
 #define PYDL_GEMM_STREAM_B_BYTES ((size_t)4 << 20)
 
 /* Such a B is packed a group of micro-panels at a time, as many as give

@@ -237,8 +237,8 @@ static void GEMM_SHORT_PACK_A(const GEMM_CONFIG *cfg, int64_t m, int64_t k, cons
 
 /* One thread, a short C (one block of rows) whose whole packed A fits in
  * L2: A is packed once for all of k.  A B that streams from memory
- * (GEMM_STREAMS_B) is packed panel by panel as the tiles use it
- * (GEMM_MACRO_PACK with two panels in flight); a B in cache is packed in
+ * (GEMM_STREAMS_B) is packed a few panels at a time as the tiles use it
+ * (GEMM_MACRO_PACK with two groups in flight); a B in cache is packed in
  * small, L2-sized blocks (a big packed block would only be read once per
  * row block, from L3).  Same kc slices, so the same arithmetic, as
  * GEMM_BLOCKED.  packed_a: A already packed by GEMM_SHORT_PACK_A, or NULL
@@ -252,8 +252,8 @@ static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, G
     GEMM_BLOCKS(cfg, m, n, k, &mc, &kc_max, &nc_max);
     const int stream_b = GEMM_STREAMS_B(k, n);
     /* columns per block: an L2-sized block of packed B, or, streaming B
-     * through two panels, an L2-sized block of C (the kc slices each
-     * read it again) */
+     * through two groups of panels, an L2-sized block of C (the kc slices
+     * each read it again) */
     const int64_t bytes_per_col = (int64_t)sizeof(GEMM_T) * (stream_b ? m : kc_max);
     int64_t nc_blk = PYDL_GEMM_L2_BLOCK_BYTES / bytes_per_col / cfg->nr * cfg->nr;
     nc_blk = nc_blk < cfg->nr ? cfg->nr : nc_blk > nc_max ? nc_max : nc_blk;
