@@ -917,9 +917,8 @@ def test_streamed_b_matches_cached_b_bitwise(m, layout, dtype, isa_name, rng):
             part = gemm(a, np.ascontiguousarray(bt[:100]), trans_b=True)
             check_gemm(full, a, bt, trans_b=True)
         else:
-            b = rand((k, n), dtype, rng)
-            if layout == "strided":
-                b = rand((k, 2 * n), dtype, rng)[:, ::2]
+            b = (rand((k, 2 * n), dtype, rng)[:, ::2] if layout == "strided"
+                 else rand((k, n), dtype, rng))
             full = gemm(a, b)
             part = gemm(a, np.ascontiguousarray(b[:, :100]))
             check_gemm(full, a, b)

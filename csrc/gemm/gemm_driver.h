@@ -160,12 +160,11 @@ static PYDL_GEMM_ALWAYS_INLINE void GEMM_PREFETCH_B(int64_t kc, int64_t nn, cons
  * the one before it, and while those run, the source of the next group is
  * prefetched, a share per tile.  The packing then copies from L2, and its
  * memory reads overlap the multiply-adds (256x4608 . 4608x3136 on Zen 4:
- * packing B took 11 % of the call, now 5 %; +4-6 % on one thread, +2-5 %
- * on two).  Group g is
- * packed at bp + (g % ring) * group * nr * kc: ring = all the slice's
- * groups keeps them for later blocks of A, ring = 2 keeps only the one in
- * use.  The same packed panels and the same tiles as packing B first: the
- * same arithmetic. */
+ * packing B took 11 % of the call, now 5 %; +3-6 % on one thread, +2-5 %
+ * on two).  Group g is packed at bp + (g % ring) * group * nr * kc: ring =
+ * all the slice's groups keeps them for later blocks of A, ring = 2 keeps
+ * only the one in use.  The same packed panels and the same tiles as
+ * packing B first: the same arithmetic. */
 static void GEMM_MACRO_PACK(const GEMM_CONFIG *cfg, int64_t mc, int64_t nc, int64_t kc,
                             GEMM_T alpha, const GEMM_T *ap, const GEMM_T *b, int64_t rs_b,
                             int64_t cs_b, GEMM_T *bp, int64_t group, int64_t ring, GEMM_T beta,
