@@ -47,6 +47,17 @@
 #define PYDL_GEMM_STREAM_TILES 16
 #define PYDL_GEMM_STREAM_GROUP_MAX 4
 
+/* A product whose A and B together have at most this many bytes is read
+ * in place, without packing (GEMM_IN_PLACE), unless A's rows lie a multiple
+ * of PYDL_GEMM_SET_STRIDE_BYTES apart: the row-A kernel's rows of A would
+ * then share one set of L1 and evict each other.  Zen 4, float32, GFLOP/s
+ * packed -> in place (median of 5 process pairs): 64^3 one thread 66.9 ->
+ * 87.4, two 81.5 -> 115.4; 48^3 57.7 -> 74.7; 256^3 two threads 165.7 ->
+ * 186.9; 64x64x1000 two threads 132 -> 178.  At 1 MiB, 128x128x1024 (rows
+ * of A 4 KiB apart) fell from 152 to 124 on two threads. */
+#define PYDL_GEMM_IN_PLACE_BYTES ((size_t)512 * 1024)
+#define PYDL_GEMM_SET_STRIDE_BYTES ((size_t)4096)
+
 /* A packed block meant to stay in a core's L2 cache (GEMM_SHORT). */
 #define PYDL_GEMM_L2_BLOCK_BYTES ((int64_t)192 * 1024)
 
@@ -117,7 +128,8 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_STREAM_GROUP sgemm_stream_group
 #define GEMM_STREAMS_B sgemm_streams_b
 #define GEMM_BLOCKS sgemm_blocks
-#define GEMM_NARROW sgemm_narrow
+#define GEMM_IN_PLACE sgemm_in_place
+#define GEMM_ROWA sgemm_rowa
 #define GEMM_SHORT_A_SIZE sgemm_short_a_size
 #define GEMM_SHORT_PACK_A sgemm_short_pack_a
 #define GEMM_SHORT sgemm_short
@@ -144,7 +156,8 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_STREAM_GROUP
 #undef GEMM_STREAMS_B
 #undef GEMM_BLOCKS
-#undef GEMM_NARROW
+#undef GEMM_IN_PLACE
+#undef GEMM_ROWA
 #undef GEMM_SHORT_A_SIZE
 #undef GEMM_SHORT_PACK_A
 #undef GEMM_SHORT
@@ -195,7 +208,8 @@ int pydl_sgemm_with_packed_a(pydl_isa isa, int64_t m, int64_t n, int64_t k, floa
 #define GEMM_STREAM_GROUP dgemm_stream_group
 #define GEMM_STREAMS_B dgemm_streams_b
 #define GEMM_BLOCKS dgemm_blocks
-#define GEMM_NARROW dgemm_narrow
+#define GEMM_IN_PLACE dgemm_in_place
+#define GEMM_ROWA dgemm_rowa
 #define GEMM_SHORT_A_SIZE dgemm_short_a_size
 #define GEMM_SHORT_PACK_A dgemm_short_pack_a
 #define GEMM_SHORT dgemm_short

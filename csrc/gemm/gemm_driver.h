@@ -7,7 +7,7 @@
  *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
  *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
- *   GEMM_NARROW, GEMM_SHORT_A_SIZE, GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BUFFERS,
+ *   GEMM_IN_PLACE, GEMM_ROWA, GEMM_SHORT_A_SIZE, GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BUFFERS,
  *   GEMM_BLOCKED, GEMM_SHARED_A, GEMM_SHARED_B, GEMM_THREADED
  *                     names of this file's static functions
  *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
@@ -289,26 +289,50 @@ static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, G
     return PYDL_OK;
 }
 
-/* One thread, C no wider than one micro-panel, A row-major: A is read in
- * place by the row-A micro-kernel (each element of A is used only n times,
- * so packing it would cost more than it saves). */
-static int GEMM_NARROW(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
-                       const GEMM_T *a, int64_t rs_a, const GEMM_T *b, int64_t rs_b,
-                       int64_t cs_b, GEMM_T beta, GEMM_T *c, int64_t rs_c)
+/* Whether operands of this many elements are small enough for the row-A
+ * micro-kernel to read them in place: they stay in L1/L2, and packing them
+ * would cost more than it saves. */
+static int GEMM_IN_PLACE(int64_t elements)
+{
+    return (size_t)elements * sizeof(GEMM_T) <= PYDL_GEMM_IN_PLACE_BYTES;
+}
+
+/* One thread, A row-major, read in place by the row-A micro-kernel: for C
+ * no wider than one micro-panel (each element of A is used only n times,
+ * so packing it would cost more than it saves) and for small products
+ * (GEMM_IN_PLACE of A and B).  A small row-major B is read in place too;
+ * any other B is packed one micro-panel at a time.  Same kc slices, so the
+ * same arithmetic, as GEMM_BLOCKED. */
+static int GEMM_ROWA(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
+                     const GEMM_T *a, int64_t rs_a, const GEMM_T *b, int64_t rs_b,
+                     int64_t cs_b, GEMM_T beta, GEMM_T *c, int64_t rs_c)
 {
     const int64_t kc_max = GEMM_KC(k, cfg->kc);
-    GEMM_T *bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(cfg->nr * kc_max) * sizeof(GEMM_T));
-    if (bp == NULL) {
-        return PYDL_ERR_NOMEM;
+    const int b_in_place = cs_b == 1 && GEMM_IN_PLACE(n * k);
+    GEMM_T *bp = NULL;
+    if (!b_in_place) {
+        bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(cfg->nr * kc_max) * sizeof(GEMM_T));
+        if (bp == NULL) {
+            return PYDL_ERR_NOMEM;
+        }
     }
-    for (int64_t pc = 0; pc < k; pc += kc_max) {
-        const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
-        const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
-        GEMM_PACK_B(cfg, kc, n, b + pc * rs_b, rs_b, cs_b, bp);
-        for (int64_t ir = 0; ir < m; ir += cfg->mr) {
-            const int64_t mm = m - ir < cfg->mr ? m - ir : cfg->mr;
-            cfg->ukr_rowa(kc, alpha, a + ir * rs_a + pc, rs_a, bp, beta_pc, c + ir * rs_c, rs_c,
-                          mm, n);
+    for (int64_t jr = 0; jr < n; jr += cfg->nr) {
+        const int64_t nn = n - jr < cfg->nr ? n - jr : cfg->nr;
+        for (int64_t pc = 0; pc < k; pc += kc_max) {
+            const int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+            const GEMM_T beta_pc = pc == 0 ? beta : (GEMM_T)1;
+            const GEMM_T *b_pc = b + pc * rs_b + jr * cs_b;
+            int64_t rs_bp = rs_b;
+            if (!b_in_place) {
+                GEMM_PACK_B(cfg, kc, nn, b_pc, rs_b, cs_b, bp);
+                b_pc = bp;
+                rs_bp = cfg->nr;
+            }
+            for (int64_t ir = 0; ir < m; ir += cfg->mr) {
+                const int64_t mm = m - ir < cfg->mr ? m - ir : cfg->mr;
+                cfg->ukr_rowa(kc, alpha, a + ir * rs_a + pc, rs_a, b_pc, rs_bp, beta_pc,
+                              c + ir * rs_c + jr, rs_c, mm, nn);
+            }
         }
     }
     return PYDL_OK;
@@ -332,8 +356,10 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
 {
     int64_t mc_max, kc_max, nc_max;
     GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
-    if (cfg->ukr_rowa != NULL && cs_a == 1 && n <= cfg->nr) {
-        return GEMM_NARROW(cfg, m, n, k, alpha, a, rs_a, b, rs_b, cs_b, beta, c, rs_c);
+    if (cfg->ukr_rowa != NULL && cs_a == 1 &&
+        (n <= cfg->nr || (cs_b == 1 && GEMM_IN_PLACE((m + n) * k) &&
+                         (size_t)rs_a * sizeof(GEMM_T) % PYDL_GEMM_SET_STRIDE_BYTES != 0))) {
+        return GEMM_ROWA(cfg, m, n, k, alpha, a, rs_a, b, rs_b, cs_b, beta, c, rs_c);
     }
     if (GEMM_SHORT_A_SIZE(cfg, m, k) > 0) {
         return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, NULL, b, rs_b, cs_b, beta, c,

@@ -38,16 +38,19 @@ typedef void (*pydl_sgemm_ukr)(int64_t k, float alpha, const float *a, const flo
 typedef void (*pydl_dgemm_ukr)(int64_t k, double alpha, const double *a, const double *b,
                                double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
 
-/* Row-A variant (optional, for narrow C): the same tile and the same
- * arithmetic, bit for bit, but A is read in place, row-major: A(i, p) at
- * a[i*rs_a + p] for i < m (rows past m are never read).  Used when packing A
- * would cost more than it saves (C no wider than one micro-panel). */
+/* Row-A variant (optional): the same tile and the same arithmetic, bit for
+ * bit, but A is read in place, row-major: A(i, p) at a[i*rs_a + p] for
+ * i < m (rows past m are never read), and B(p, j) at b[p*rs_b + j] for
+ * j < n (columns past n are never read): either a packed micro-panel
+ * (rs_b = NR) or the caller's row-major B itself.  It does not prefetch
+ * past b.  Used where packing would cost more than it saves: C no wider
+ * than one micro-panel, and products small enough to stay in L1/L2. */
 typedef void (*pydl_sgemm_ukr_rowa)(int64_t k, float alpha, const float *a, int64_t rs_a,
-                                    const float *b, float beta, float *c, int64_t rs_c,
-                                    int64_t m, int64_t n);
+                                    const float *b, int64_t rs_b, float beta, float *c,
+                                    int64_t rs_c, int64_t m, int64_t n);
 typedef void (*pydl_dgemm_ukr_rowa)(int64_t k, double alpha, const double *a, int64_t rs_a,
-                                    const double *b, double beta, double *c, int64_t rs_c,
-                                    int64_t m, int64_t n);
+                                    const double *b, int64_t rs_b, double beta, double *c,
+                                    int64_t rs_c, int64_t m, int64_t n);
 
 /* Micro-panel packers (contract: pack_impl.h): dst[p*R + i] =
  * x[i*rs_i + p*rs_p] for i < mn <= R, p < k; zero for mn <= i < R. */
@@ -112,15 +115,15 @@ PYDL_DPACK_PROTO(pydl_dpack_avx512_16);
 void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *a, const float *b,
                               float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_sgemm_ukr_avx2_6x16_rowa(int64_t k, float alpha, const float *a, int64_t rs_a,
-                                   const float *b, float beta, float *c, int64_t rs_c,
-                                   int64_t m, int64_t n);
+                                   const float *b, int64_t rs_b, float beta, float *c,
+                                   int64_t rs_c, int64_t m, int64_t n);
 void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *a, const double *b,
                              double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *a, const float *b,
                                  float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_sgemm_ukr_avx512_12x32_rowa(int64_t k, float alpha, const float *a, int64_t rs_a,
-                                      const float *b, float beta, float *c, int64_t rs_c,
-                                      int64_t m, int64_t n);
+                                      const float *b, int64_t rs_b, float beta, float *c,
+                                      int64_t rs_c, int64_t m, int64_t n);
 void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *a, const double *b,
                                  double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
 #endif

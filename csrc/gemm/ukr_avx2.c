@@ -3,19 +3,30 @@
  * and called only when the CPU has both (cpu.c).  Contract: ukernels.h.
  *
  * sgemm 6x16: 6 rows x 2 ymm of 8 floats = 12 accumulators; dgemm 6x8: the
- * same with 4 doubles per ymm.  Column edges go through a small buffer.
+ * same with 4 doubles per ymm.  Column edges of C go through a small
+ * buffer; the row-A variant reads A, and B with any row stride, in place,
+ * with masked loads of B on edge tiles.
  */
 #include <immintrin.h>
 
 #include "ukernels.h"
 
-/* acc = sum over p < k of A(i, p) * b[p*16 + j], with A(i, p) at
- * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored),
- * one FMA per p in increasing p: the packed and the row-A kernels below
- * compute bit-identical tiles. */
+/* Mask with the first n (clamped to 0..8) 32-bit lanes set. */
+static inline __m256i lanes8(int64_t n)
+{
+    const int w = n < 0 ? 0 : n > 8 ? 8 : (int)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(w), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* acc = sum over p < k of A(i, p) * B(p, j), with A(i, p) at
+ * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored) and
+ * B(p, j) at b[p*rs_b + j], one FMA per p in increasing p: the packed and
+ * the row-A kernels below compute bit-identical tiles.  `masked`: columns
+ * past n are not read (B is the caller's matrix, not a zero-padded panel). */
 static inline __attribute__((always_inline)) void
 sgemm_6x16_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
-                const float *restrict b, __m256 acc[6][2])
+                const float *restrict b, int64_t rs_b, int64_t n, __m256 acc[6][2],
+                const int masked)
 {
     const float *row[6];
 #pragma GCC unroll 6
@@ -24,17 +35,18 @@ sgemm_6x16_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, 
         acc[i][0] = _mm256_setzero_ps();
         acc[i][1] = _mm256_setzero_ps();
     }
+    const __m256i k0 = lanes8(n), k1 = lanes8(n - 8);
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
-        const __m256 b0 = _mm256_loadu_ps(b);
-        const __m256 b1 = _mm256_loadu_ps(b + 8);
+        const __m256 b0 = masked ? _mm256_maskload_ps(b, k0) : _mm256_loadu_ps(b);
+        const __m256 b1 = masked ? _mm256_maskload_ps(b + 8, k1) : _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
         for (int i = 0; i < 6; i++) {
             const __m256 ai = _mm256_broadcast_ss(row[i] + p * cs_a);
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
-        b += 16;
+        b += rs_b;
     }
 }
 
@@ -107,17 +119,22 @@ void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
 {
     __m256 acc[6][2];
     prefetch_c_6(c, rs_c * 4, m, 64);
-    sgemm_6x16_loop(k, a, 1, 6, 6, b, acc);
+    sgemm_6x16_loop(k, a, 1, 6, 6, b, 16, n, acc, 0);
     sgemm_6x16_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
 void pydl_sgemm_ukr_avx2_6x16_rowa(int64_t k, float alpha, const float *restrict a,
-                                   int64_t rs_a, const float *restrict b, float beta,
-                                   float *restrict c, int64_t rs_c, int64_t m, int64_t n)
+                                   int64_t rs_a, const float *restrict b, int64_t rs_b,
+                                   float beta, float *restrict c, int64_t rs_c, int64_t m,
+                                   int64_t n)
 {
     __m256 acc[6][2];
     prefetch_c_6(c, rs_c * 4, m, 64);
-    sgemm_6x16_loop(k, a, rs_a, 1, m, b, acc);
+    if (n >= 16) {
+        sgemm_6x16_loop(k, a, rs_a, 1, m, b, rs_b, n, acc, 0);
+    } else {
+        sgemm_6x16_loop(k, a, rs_a, 1, m, b, rs_b, n, acc, 1);
+    }
     sgemm_6x16_store(acc, alpha, beta, c, rs_c, m, n);
 }
 

@@ -6,12 +6,14 @@
  * sgemm 12x32: 12 rows x 2 zmm of 16 floats = 24 accumulators; per step of k
  * two loads of B, twelve broadcasts of A, 24 FMAs (one load and 12 FMAs
  * when the tile is at most 16 columns wide; 4 or 8 rows on short edge
- * tiles).  A row-A variant reads A in place for narrow C.  dgemm 12x16: the
- * same shape with 8 doubles per zmm.  Column edges use masked loads and
- * stores; row edges simply skip the rows past m.
+ * tiles).  A row-A variant reads A, and B with any row stride, in place;
+ * on an edge tile it masks the loads of B, which may be the caller's own
+ * matrix.  dgemm 12x16: the same shape with 8 doubles per zmm.  Column
+ * edges use masked stores; row edges simply skip the rows past m.
  *
- * Software prefetch, the same in every kernel (a row of the packed B
- * micro-panel is 128 bytes in both, 32 floats or 16 doubles):
+ * Software prefetch, the same in the packed kernels (a row of the packed B
+ * micro-panel is 128 bytes in both, 32 floats or 16 doubles; the row-A
+ * kernel prefetches only the C tile):
  *   - The next B micro-panel, which starts right after this one (b + k
  *     rows).  The macro-kernel uses it for its next column of tiles, and on
  *     that first use it would come from L3 or memory.  Each step of k asks
@@ -64,21 +66,28 @@ static inline __mmask16 mask16(int64_t n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-/* acc += A(i, p) * b[p*32 + j] for p0 <= p < p1 and the first `rows` (4, 8
- * or 12) rows, with A(i, p) at row[i][p * cs_a], one FMA per p in
- * increasing p.  W is the number of zmm columns computed: 2, or 1 when
- * n <= 16 (the right half of the panel is zero padding).  Every variant
- * gives bit-identical rows. */
+/* acc += A(i, p) * B(p, j) for p0 <= p < p1 and the first `rows` (4, 8
+ * or 12) rows, with A(i, p) at row[i][p * cs_a] and B(p, j) at
+ * b[p*rs_b + j], one FMA per p in increasing p.  W is the number of zmm
+ * columns computed: 2, or 1 when n <= 16 (the right half of the panel is
+ * zero padding, or not there).  `masked`: columns past n are not read (B
+ * is the caller's matrix, not a zero-padded panel).  `next`: prefetch the
+ * next packed panel.  Every variant gives bit-identical rows. */
 static inline __attribute__((always_inline)) void
 sgemm_12x32_steps(int64_t p0, int64_t p1, const float *const row[12], int64_t cs_a,
-                  const float *restrict b, uintptr_t next_b, __m512 acc[12][2], int w,
-                  const int rows)
+                  const float *restrict b, int64_t rs_b, int64_t n, uintptr_t next_b,
+                  __m512 acc[12][2], int w, const int rows, const int masked,
+                  const int next)
 {
+    const __mmask16 k0 = mask16(n), k1 = mask16(n - 16);
     if (w == 1) {
 #pragma GCC unroll 4
         for (int64_t p = p0; p < p1; p++) {
-            const __m512 b0 = _mm512_loadu_ps(b + p * 32);
-            prefetch_next_b(next_b, p);
+            const __m512 b0 = masked ? _mm512_maskz_loadu_ps(k0, b + p * rs_b)
+                                     : _mm512_loadu_ps(b + p * rs_b);
+            if (next) {
+                prefetch_next_b(next_b, p);
+            }
 #pragma GCC unroll 12
             for (int i = 0; i < rows; i++) {
                 acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(row[i][p * cs_a]), b0, acc[i][0]);
@@ -88,9 +97,13 @@ sgemm_12x32_steps(int64_t p0, int64_t p1, const float *const row[12], int64_t cs
     }
 #pragma GCC unroll 4
     for (int64_t p = p0; p < p1; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b + p * 32);
-        const __m512 b1 = _mm512_loadu_ps(b + p * 32 + 16);
-        prefetch_next_b(next_b, p);
+        const __m512 b0 = masked ? _mm512_maskz_loadu_ps(k0, b + p * rs_b)
+                                 : _mm512_loadu_ps(b + p * rs_b);
+        const __m512 b1 = masked ? _mm512_maskz_loadu_ps(k1, b + p * rs_b + 16)
+                                 : _mm512_loadu_ps(b + p * rs_b + 16);
+        if (next) {
+            prefetch_next_b(next_b, p);
+        }
 #pragma GCC unroll 12
         for (int i = 0; i < rows; i++) {
             const __m512 ai = _mm512_set1_ps(row[i][p * cs_a]);
@@ -100,13 +113,15 @@ sgemm_12x32_steps(int64_t p0, int64_t p1, const float *const row[12], int64_t cs
     }
 }
 
-/* acc = sum over p < k of A(i, p) * b[p*32 + j], with A(i, p) at
- * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored),
- * prefetching as the file's header says. */
+/* acc = sum over p < k of A(i, p) * B(p, j), with A(i, p) at
+ * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored) and
+ * B as sgemm_12x32_steps reads it, prefetching as the file's header says
+ * (the next B panel only if `next`). */
 static inline __attribute__((always_inline)) void
 sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
-                 const float *restrict b, __m512 acc[12][2], int w, const int rows,
-                 const float *c, int64_t rs_c)
+                 const float *restrict b, int64_t rs_b, int64_t n, __m512 acc[12][2], int w,
+                 const int rows, const int masked, const int next, const float *c,
+                 int64_t rs_c)
 {
     const float *row[12];
 #pragma GCC unroll 12
@@ -117,24 +132,25 @@ sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a,
     }
     const uintptr_t next_b = (uintptr_t)b + (uintptr_t)k * 128;
     const int64_t tail = c_prefetch_step(k);
-    sgemm_12x32_steps(0, tail, row, cs_a, b, next_b, acc, w, rows);
+    sgemm_12x32_steps(0, tail, row, cs_a, b, rs_b, n, next_b, acc, w, rows, masked, next);
     prefetch_c_tile(c, rs_c * 4, m, 128);
-    sgemm_12x32_steps(tail, k, row, cs_a, b, next_b, acc, w, rows);
+    sgemm_12x32_steps(tail, k, row, cs_a, b, rs_b, n, next_b, acc, w, rows, masked, next);
 }
 
 /* sgemm_12x32_loop with only the rows an edge tile needs (m <= 4 or 8:
  * e.g. the last tile of M = 64 would otherwise compute 8 padding rows). */
 static inline __attribute__((always_inline)) void
 sgemm_12x32_rows(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
-                 const float *restrict b, __m512 acc[12][2], int w, const float *c,
-                 int64_t rs_c)
+                 const float *restrict b, int64_t rs_b, int64_t n, __m512 acc[12][2],
+                 const int masked, const int next, const float *c, int64_t rs_c)
 {
+    const int w = n <= 16 ? 1 : 2;
     if (m <= 4) {
-        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 4, c, rs_c);
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, w, 4, masked, next, c, rs_c);
     } else if (m <= 8) {
-        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 8, c, rs_c);
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, w, 8, masked, next, c, rs_c);
     } else {
-        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, acc, w, 12, c, rs_c);
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, w, 12, masked, next, c, rs_c);
     }
 }
 
@@ -168,16 +184,21 @@ void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *restrict a
                                  int64_t rs_c, int64_t m, int64_t n)
 {
     __m512 acc[12][2];
-    sgemm_12x32_rows(k, a, 1, 12, m, b, acc, n <= 16 ? 1 : 2, c, rs_c);
+    sgemm_12x32_rows(k, a, 1, 12, m, b, 32, n, acc, 0, 1, c, rs_c);
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
 void pydl_sgemm_ukr_avx512_12x32_rowa(int64_t k, float alpha, const float *restrict a,
-                                      int64_t rs_a, const float *restrict b, float beta,
-                                      float *restrict c, int64_t rs_c, int64_t m, int64_t n)
+                                      int64_t rs_a, const float *restrict b, int64_t rs_b,
+                                      float beta, float *restrict c, int64_t rs_c, int64_t m,
+                                      int64_t n)
 {
     __m512 acc[12][2];
-    sgemm_12x32_rows(k, a, rs_a, 1, m, b, acc, n <= 16 ? 1 : 2, c, rs_c);
+    if (n >= 32) {
+        sgemm_12x32_rows(k, a, rs_a, 1, m, b, rs_b, n, acc, 0, 0, c, rs_c);
+    } else {
+        sgemm_12x32_rows(k, a, rs_a, 1, m, b, rs_b, n, acc, 1, 0, c, rs_c);
+    }
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
