@@ -50,12 +50,13 @@
 /* A product whose A and B together have at most this many bytes is read
  * in place, without packing (GEMM_IN_PLACE), unless A's rows lie a multiple
  * of PYDL_GEMM_SET_STRIDE_BYTES apart: the row-A kernel's rows of A would
- * then share one set of L1 and evict each other.  Zen 4, float32, GFLOP/s
- * packed -> in place (median of 5 process pairs): 64^3 one thread 66.9 ->
- * 87.4, two 81.5 -> 115.4; 48^3 57.7 -> 74.7; 256^3 two threads 165.7 ->
- * 186.9; 64x64x1000 two threads 132 -> 178.  At 1 MiB, 128x128x1024 (rows
- * of A 4 KiB apart) fell from 152 to 124 on two threads. */
-#define PYDL_GEMM_IN_PLACE_BYTES ((size_t)512 * 1024)
+ * then share one set of L1 and evict each other.  Zen 4 (1 MiB of L2),
+ * float32, GFLOP/s packed -> in place, medians of 5 process pairs: 64^3 on
+ * one thread 66.9 -> 87.4, on two 81.5 -> 115.4; 64x256x784 (1 MiB) 91.7 ->
+ * 107.2 and 174.2 -> 204.1; 20x300x800 two threads 145.2 -> 180.7; 512 KiB
+ * as the limit gained less on every product between the two.  Rows of A
+ * 4 KiB apart, 128x128x1024 on two threads: 152 -> 124. */
+#define PYDL_GEMM_IN_PLACE_BYTES ((size_t)1024 * 1024)
 #define PYDL_GEMM_SET_STRIDE_BYTES ((size_t)4096)
 
 /* A packed block meant to stay in a core's L2 cache (GEMM_SHORT). */
