@@ -135,8 +135,9 @@ PYDL_API const char *pydl_openmp_library(void);
  * slices of A and B into contiguous micro-panels (per-thread scratch reused
  * across calls) and calls the register-blocked micro-kernel of the chosen
  * ISA on each mr x nr tile (block sizes: gemm/gemm_config.c).  Small float
- * products (A and B within 1 MiB, A row-major) skip the packing: a row-A
- * micro-kernel reads both in place, with the same arithmetic.  A B too big
+ * products (A and B within 1 MiB, A row-major or transposed, B row-major)
+ * skip the packing: an in-place micro-kernel reads both where they lie,
+ * with the same arithmetic.  A B too big
  * for the caches (4 MiB or more) is packed a few panels at a time while the
  * first block of A multiplies them, the next few prefetched meanwhile, so
  * that reading it from memory overlaps the arithmetic.  C is split

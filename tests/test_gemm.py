@@ -882,29 +882,33 @@ def test_narrow_and_short_paths_match_wide_path_bitwise(m, k, dtype, isa_name, r
             assert np.array_equal(narrow, wide[:, :n]), f"n={n} differs from the wide product"
 
 
-# Small float32 products with row-major A read A (and a row-major B) in
-# place, unpacked, through the row-A kernel: the same arithmetic as the
-# packed path, which a column-major A takes.
+# Small float32 products with A row-major or transposed read A (and a
+# row-major B) in place, unpacked, through the in-place kernel: the same
+# arithmetic as the packed path, which an A with no unit stride takes.
 IN_PLACE_SHAPES = [(64, 64, 64), (13, 33, 17), (25, 47, 300), (100, 100, 100), (12, 70, 1100),
-                   (64, 10, 256)]
+                   (64, 10, 256), (784, 256, 64)]
 
 
 @pytest.mark.parametrize("isa_name", [i for i in pydl.isa_names() if i != "generic"])
 @pytest.mark.parametrize("m,n,k", IN_PLACE_SHAPES, ids=[f"{m}x{n}x{k}" for m, n, k in IN_PLACE_SHAPES])
 def test_in_place_operands_match_packed_path_bitwise(m, n, k, isa_name, rng):
     with isa(isa_name):
-        a = rand((m, k), np.float32, rng)
+        a_strided = rand((m, 2 * k), np.float32, rng)[:, ::2]   # no unit stride: packed
+        a = np.ascontiguousarray(a_strided)
+        a_t = np.ascontiguousarray(a.T)
         b = rand((k, n), np.float32, rng)
         b_rows = rand((k, n + 9), np.float32, rng)[:, :n]   # rows further apart than n
         b_rows[...] = b
         c = rand((m, n), np.float32, rng)
-        packed = gemm(np.asfortranarray(a), b, c, alpha=1.5, beta=0.5)
+        packed = gemm(a_strided, b, c, alpha=1.5, beta=0.5)
         check_gemm(packed, a, b, c, alpha=1.5, beta=0.5)
         for threads in (1, 2):
             with pydl.num_threads(threads):
                 for bb, name in ((b, "contiguous B"), (b_rows, "B rows apart")):
                     got = gemm(a, bb, c, alpha=1.5, beta=0.5)
                     assert np.array_equal(got, packed), f"{name}, {threads} threads"
+                    got = gemm(a_t, bb, c, alpha=1.5, beta=0.5, trans_a=True)
+                    assert np.array_equal(got, packed), f"A^T, {name}, {threads} threads"
 
 
 def _before_guard_page(shape, rng):
@@ -934,8 +938,10 @@ def test_in_place_reads_stay_inside_operands(m, n, k, isa_name, rng):
     # the column edge of an in-place B must be masked, not read
     with isa(isa_name):
         a = _before_guard_page((m, k), rng)
+        a_t = _before_guard_page((k, m), rng)
         b = _before_guard_page((k, n), rng)
         check_gemm(gemm(a, b), a, b)
+        check_gemm(gemm(a_t, b, trans_a=True), a_t, b, trans_a=True)
 
 
 @all_isas

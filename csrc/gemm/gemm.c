@@ -48,9 +48,10 @@
 #define PYDL_GEMM_STREAM_GROUP_MAX 4
 
 /* A product whose A and B together have at most this many bytes is read
- * in place, without packing (GEMM_IN_PLACE), unless A's rows lie a multiple
- * of PYDL_GEMM_SET_STRIDE_BYTES apart: the row-A kernel's rows of A would
- * then share one set of L1 and evict each other.  Zen 4 (1 MiB of L2),
+ * in place, without packing (GEMM_A_IN_PLACE), unless A's rows (columns,
+ * for a transposed A) lie a multiple of PYDL_GEMM_SET_STRIDE_BYTES apart:
+ * the in-place kernel's rows of A would then share one set of L1 and evict
+ * each other.  Zen 4 (1 MiB of L2),
  * float32, GFLOP/s packed -> in place, medians of 5 process pairs: 64^3 on
  * one thread 66.9 -> 87.4, on two 81.5 -> 115.4; 64x256x784 (1 MiB) 91.7 ->
  * 107.2 and 174.2 -> 204.1; 20x300x800 two threads 145.2 -> 180.7; 512 KiB
@@ -129,8 +130,9 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_STREAM_GROUP sgemm_stream_group
 #define GEMM_STREAMS_B sgemm_streams_b
 #define GEMM_BLOCKS sgemm_blocks
-#define GEMM_IN_PLACE sgemm_in_place
-#define GEMM_ROWA sgemm_rowa
+#define GEMM_FITS_IN_PLACE sgemm_fits_in_place
+#define GEMM_A_IN_PLACE sgemm_a_in_place
+#define GEMM_INPLACE_A sgemm_inplace_a
 #define GEMM_SHORT_A_SIZE sgemm_short_a_size
 #define GEMM_SHORT_PACK_A sgemm_short_pack_a
 #define GEMM_SHORT sgemm_short
@@ -157,8 +159,9 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_STREAM_GROUP
 #undef GEMM_STREAMS_B
 #undef GEMM_BLOCKS
-#undef GEMM_IN_PLACE
-#undef GEMM_ROWA
+#undef GEMM_FITS_IN_PLACE
+#undef GEMM_A_IN_PLACE
+#undef GEMM_INPLACE_A
 #undef GEMM_SHORT_A_SIZE
 #undef GEMM_SHORT_PACK_A
 #undef GEMM_SHORT
@@ -209,8 +212,9 @@ int pydl_sgemm_with_packed_a(pydl_isa isa, int64_t m, int64_t n, int64_t k, floa
 #define GEMM_STREAM_GROUP dgemm_stream_group
 #define GEMM_STREAMS_B dgemm_streams_b
 #define GEMM_BLOCKS dgemm_blocks
-#define GEMM_IN_PLACE dgemm_in_place
-#define GEMM_ROWA dgemm_rowa
+#define GEMM_FITS_IN_PLACE dgemm_fits_in_place
+#define GEMM_A_IN_PLACE dgemm_a_in_place
+#define GEMM_INPLACE_A dgemm_inplace_a
 #define GEMM_SHORT_A_SIZE dgemm_short_a_size
 #define GEMM_SHORT_PACK_A dgemm_short_pack_a
 #define GEMM_SHORT dgemm_short

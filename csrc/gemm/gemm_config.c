@@ -9,16 +9,16 @@
  * sliver: N = 2048 and 4096 on Zen 4 +4-5 % against kc = 384, mc = 240. */
 static const pydl_sgemm_config sgemm_table[PYDL_ISA_COUNT] = {
     /*                    mr  nr   mc   kc    nc  micro-kernel                  packers A, B,
-     *                                                                 row-A micro-kernel or NULL */
+     *                                                                 in-place micro-kernel or NULL */
     [PYDL_ISA_GENERIC] = { 4, 16, 128, 256, 2048, pydl_sgemm_ukr_ref_4x16,     pydl_spack_ref_4,
                                                                                pydl_spack_ref_16},
 #ifdef PYDL_HAVE_X86_KERNELS
     [PYDL_ISA_AVX2]    = { 6, 16, 144, 512, 4096, pydl_sgemm_ukr_avx2_6x16,    pydl_spack_avx2_6,
                                                                                pydl_spack_avx2_16,
-                                                                pydl_sgemm_ukr_avx2_6x16_rowa},
+                                                                pydl_sgemm_ukr_avx2_6x16_inplace},
     [PYDL_ISA_AVX512]  = {12, 32, 192, 1024, 4096, pydl_sgemm_ukr_avx512_12x32, pydl_spack_avx512_12,
                                                                                pydl_spack_avx512_32,
-                                                               pydl_sgemm_ukr_avx512_12x32_rowa},
+                                                               pydl_sgemm_ukr_avx512_12x32_inplace},
 #endif
 };
 

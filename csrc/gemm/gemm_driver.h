@@ -7,7 +7,8 @@
  *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
  *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
- *   GEMM_IN_PLACE, GEMM_ROWA, GEMM_SHORT_A_SIZE, GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BUFFERS,
+ *   GEMM_FITS_IN_PLACE, GEMM_A_IN_PLACE, GEMM_INPLACE_A, GEMM_SHORT_A_SIZE,
+ *   GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BUFFERS,
  *   GEMM_BLOCKED, GEMM_SHARED_A, GEMM_SHARED_B, GEMM_THREADED
  *                     names of this file's static functions
  *   GEMM_STRIDED, GEMM_BATCHED, GEMM_BLAS
@@ -289,26 +290,45 @@ static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, G
     return PYDL_OK;
 }
 
-/* Whether operands of this many elements are small enough for the row-A
- * micro-kernel to read them in place: they stay in L1/L2, and packing them
- * would cost more than it saves. */
-static int GEMM_IN_PLACE(int64_t elements)
+/* Whether operands of this many elements are small enough for the
+ * in-place micro-kernel to read them where they lie: they stay in L1/L2,
+ * and packing them would cost more than it saves. */
+static int GEMM_FITS_IN_PLACE(int64_t elements)
 {
     return (size_t)elements * sizeof(GEMM_T) <= PYDL_GEMM_IN_PLACE_BYTES;
 }
 
-/* One thread, A row-major, read in place by the row-A micro-kernel: for C
- * no wider than one micro-panel (each element of A is used only n times,
- * so packing it would cost more than it saves) and for small products
- * (GEMM_IN_PLACE of A and B).  A small row-major B is read in place too;
- * any other B is packed one micro-panel at a time.  Same kc slices, so the
+/* Whether GEMM_BLOCKED reads A in place (GEMM_INPLACE_A): C no wider than
+ * one micro-panel and A row-major (each element of A is used only n times,
+ * so packing it would cost more than it saves), or a small product
+ * (GEMM_FITS_IN_PLACE of A and B) with B row-major and A row-major or
+ * transposed, its rows (or columns) not a multiple of
+ * PYDL_GEMM_SET_STRIDE_BYTES apart. */
+static int GEMM_A_IN_PLACE(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
+                           int64_t rs_a, int64_t cs_a, int64_t cs_b)
+{
+    if (cfg->ukr_inplace == NULL) {
+        return 0;
+    }
+    if (cs_a == 1 && n <= cfg->nr) {
+        return 1;
+    }
+    const int64_t far = cs_a == 1 ? rs_a : rs_a == 1 ? cs_a : 0;
+    return far > 0 && cs_b == 1 && GEMM_FITS_IN_PLACE((m + n) * k) &&
+           (size_t)far * sizeof(GEMM_T) % PYDL_GEMM_SET_STRIDE_BYTES != 0;
+}
+
+/* One thread, A read in place by the in-place micro-kernel (where
+ * GEMM_A_IN_PLACE says).  A small row-major B is read in place too; any
+ * other B is packed one micro-panel at a time.  Same kc slices, so the
  * same arithmetic, as GEMM_BLOCKED. */
-static int GEMM_ROWA(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
-                     const GEMM_T *a, int64_t rs_a, const GEMM_T *b, int64_t rs_b,
-                     int64_t cs_b, GEMM_T beta, GEMM_T *c, int64_t rs_c)
+static int GEMM_INPLACE_A(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
+                          GEMM_T alpha, const GEMM_T *a, int64_t rs_a, int64_t cs_a,
+                          const GEMM_T *b, int64_t rs_b, int64_t cs_b, GEMM_T beta, GEMM_T *c,
+                          int64_t rs_c)
 {
     const int64_t kc_max = GEMM_KC(k, cfg->kc);
-    const int b_in_place = cs_b == 1 && GEMM_IN_PLACE(n * k);
+    const int b_in_place = cs_b == 1 && GEMM_FITS_IN_PLACE(n * k);
     GEMM_T *bp = NULL;
     if (!b_in_place) {
         bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(cfg->nr * kc_max) * sizeof(GEMM_T));
@@ -330,8 +350,8 @@ static int GEMM_ROWA(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, GE
             }
             for (int64_t ir = 0; ir < m; ir += cfg->mr) {
                 const int64_t mm = m - ir < cfg->mr ? m - ir : cfg->mr;
-                cfg->ukr_rowa(kc, alpha, a + ir * rs_a + pc, rs_a, b_pc, rs_bp, beta_pc,
-                              c + ir * rs_c + jr, rs_c, mm, nn);
+                cfg->ukr_inplace(kc, alpha, a + ir * rs_a + pc * cs_a, rs_a, cs_a, b_pc, rs_bp,
+                                 beta_pc, c + ir * rs_c + jr, rs_c, mm, nn);
             }
         }
     }
@@ -356,10 +376,8 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
 {
     int64_t mc_max, kc_max, nc_max;
     GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
-    if (cfg->ukr_rowa != NULL && cs_a == 1 &&
-        (n <= cfg->nr || (cs_b == 1 && GEMM_IN_PLACE((m + n) * k) &&
-                         (size_t)rs_a * sizeof(GEMM_T) % PYDL_GEMM_SET_STRIDE_BYTES != 0))) {
-        return GEMM_ROWA(cfg, m, n, k, alpha, a, rs_a, b, rs_b, cs_b, beta, c, rs_c);
+    if (GEMM_A_IN_PLACE(cfg, m, n, k, rs_a, cs_a, cs_b)) {
+        return GEMM_INPLACE_A(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c);
     }
     if (GEMM_SHORT_A_SIZE(cfg, m, k) > 0) {
         return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, NULL, b, rs_b, cs_b, beta, c,
@@ -577,14 +595,14 @@ int GEMM_BATCHED(int64_t batch, int64_t m, int64_t n, int64_t k, GEMM_T alpha,
     int status = PYDL_OK;
     int64_t mc_max, kc_max, nc_max;
     GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
-    const int narrow = cfg->ukr_rowa != NULL && cs_a == 1 && n <= cfg->nr;
+    const int in_place = GEMM_A_IN_PLACE(cfg, m, n, k, rs_a, cs_a, cs_b);
     /* products spread over as many threads as one product would use, and
      * evenly, at least two per thread (with one, there is nothing to share
      * and GEMM_SHARED_A's re-packing of B per block of A is pure loss:
      * float64 N = 4096 on one thread ran at 39 instead of 53 GFLOP/s) */
     const int even = nt >= nt_one && batch >= 2 * (int64_t)nt &&
                      (batch % nt == 0 || batch >= 4 * (int64_t)nt);
-    if (bs_a == 0 && n <= nc_max && !narrow && GEMM_SHORT_A_SIZE(cfg, m, k) == 0 && even) {
+    if (bs_a == 0 && n <= nc_max && !in_place && GEMM_SHORT_A_SIZE(cfg, m, k) == 0 && even) {
         /* A shared and too big to stay packed: each thread packs it once for
          * its contiguous share of the products, rather than the threads
          * packing it again for every product */

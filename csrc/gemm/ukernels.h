@@ -38,19 +38,22 @@ typedef void (*pydl_sgemm_ukr)(int64_t k, float alpha, const float *a, const flo
 typedef void (*pydl_dgemm_ukr)(int64_t k, double alpha, const double *a, const double *b,
                                double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
 
-/* Row-A variant (optional): the same tile and the same arithmetic, bit for
- * bit, but A is read in place, row-major: A(i, p) at a[i*rs_a + p] for
- * i < m (rows past m are never read), and B(p, j) at b[p*rs_b + j] for
- * j < n (columns past n are never read): either a packed micro-panel
- * (rs_b = NR) or the caller's row-major B itself.  It does not prefetch
- * past b.  Used where packing would cost more than it saves: C no wider
- * than one micro-panel, and products small enough to stay in L1/L2. */
-typedef void (*pydl_sgemm_ukr_rowa)(int64_t k, float alpha, const float *a, int64_t rs_a,
-                                    const float *b, int64_t rs_b, float beta, float *c,
-                                    int64_t rs_c, int64_t m, int64_t n);
-typedef void (*pydl_dgemm_ukr_rowa)(int64_t k, double alpha, const double *a, int64_t rs_a,
-                                    const double *b, int64_t rs_b, double beta, double *c,
-                                    int64_t rs_c, int64_t m, int64_t n);
+/* In-place variant (optional): the same tile and the same arithmetic, bit
+ * for bit, but the operands are read where they are.  A(i, p) is at
+ * a[i*rs_a + p*cs_a] for i < m (rows past m are never read): the caller's
+ * A, row-major (cs_a = 1) or transposed (rs_a = 1).  B(p, j) is at
+ * b[p*rs_b + j] for j < n (columns past n are never read): a packed
+ * micro-panel (rs_b = NR) or the caller's row-major B.  It does not
+ * prefetch past b.  Used where packing would cost more than it saves: C
+ * no wider than one micro-panel, and products small enough to stay in
+ * L1/L2. */
+typedef void (*pydl_sgemm_ukr_inplace)(int64_t k, float alpha, const float *a, int64_t rs_a,
+                                       int64_t cs_a, const float *b, int64_t rs_b, float beta,
+                                       float *c, int64_t rs_c, int64_t m, int64_t n);
+typedef void (*pydl_dgemm_ukr_inplace)(int64_t k, double alpha, const double *a, int64_t rs_a,
+                                       int64_t cs_a, const double *b, int64_t rs_b,
+                                       double beta, double *c, int64_t rs_c, int64_t m,
+                                       int64_t n);
 
 /* Micro-panel packers (contract: pack_impl.h): dst[p*R + i] =
  * x[i*rs_i + p*rs_p] for i < mn <= R, p < k; zero for mn <= i < R. */
@@ -67,19 +70,19 @@ typedef void (*pydl_dpack)(int64_t k, int64_t mn, const double *x, int64_t rs_i,
  *   mc       rows of the packed A block (mc x kc, kept in L2)
  *   nc       columns of the packed B block (kc x nc, kept in L3)
  * mc must be a multiple of mr and nc a multiple of nr.  pack_a packs
- * micro-panels of width mr, pack_b of width nr; ukr_rowa may be NULL. */
+ * micro-panels of width mr, pack_b of width nr; ukr_inplace may be NULL. */
 typedef struct pydl_sgemm_config {
     int mr, nr, mc, kc, nc;
     pydl_sgemm_ukr ukr;
     pydl_spack pack_a, pack_b;
-    pydl_sgemm_ukr_rowa ukr_rowa;
+    pydl_sgemm_ukr_inplace ukr_inplace;
 } pydl_sgemm_config;
 
 typedef struct pydl_dgemm_config {
     int mr, nr, mc, kc, nc;
     pydl_dgemm_ukr ukr;
     pydl_dpack pack_a, pack_b;
-    pydl_dgemm_ukr_rowa ukr_rowa;
+    pydl_dgemm_ukr_inplace ukr_inplace;
 } pydl_dgemm_config;
 
 /* The table row for an ISA (gemm_config.c). */
@@ -114,16 +117,17 @@ PYDL_DPACK_PROTO(pydl_dpack_avx512_16);
 
 void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *a, const float *b,
                               float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
-void pydl_sgemm_ukr_avx2_6x16_rowa(int64_t k, float alpha, const float *a, int64_t rs_a,
-                                   const float *b, int64_t rs_b, float beta, float *c,
-                                   int64_t rs_c, int64_t m, int64_t n);
+void pydl_sgemm_ukr_avx2_6x16_inplace(int64_t k, float alpha, const float *a, int64_t rs_a,
+                                      int64_t cs_a, const float *b, int64_t rs_b, float beta,
+                                      float *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *a, const double *b,
                              double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *a, const float *b,
                                  float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
-void pydl_sgemm_ukr_avx512_12x32_rowa(int64_t k, float alpha, const float *a, int64_t rs_a,
-                                      const float *b, int64_t rs_b, float beta, float *c,
-                                      int64_t rs_c, int64_t m, int64_t n);
+void pydl_sgemm_ukr_avx512_12x32_inplace(int64_t k, float alpha, const float *a,
+                                         int64_t rs_a, int64_t cs_a, const float *b,
+                                         int64_t rs_b, float beta, float *c, int64_t rs_c,
+                                         int64_t m, int64_t n);
 void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *a, const double *b,
                                  double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
 #endif

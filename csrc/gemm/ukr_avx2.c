@@ -4,8 +4,8 @@
  *
  * sgemm 6x16: 6 rows x 2 ymm of 8 floats = 12 accumulators; dgemm 6x8: the
  * same with 4 doubles per ymm.  Column edges of C go through a small
- * buffer; the row-A variant reads A, and B with any row stride, in place,
- * with masked loads of B on edge tiles.
+ * buffer; the in-place variant reads A with any strides, and B with any
+ * row stride, where they lie, with masked loads of B on edge tiles.
  */
 #include <immintrin.h>
 
@@ -21,7 +21,7 @@ static inline __m256i lanes8(int64_t n)
 /* acc = sum over p < k of A(i, p) * B(p, j), with A(i, p) at
  * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored) and
  * B(p, j) at b[p*rs_b + j], one FMA per p in increasing p: the packed and
- * the row-A kernels below compute bit-identical tiles.  `masked`: columns
+ * the in-place kernels below compute bit-identical tiles.  `masked`: columns
  * past n are not read (B is the caller's matrix, not a zero-padded panel). */
 static inline __attribute__((always_inline)) void
 sgemm_6x16_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
@@ -123,17 +123,17 @@ void pydl_sgemm_ukr_avx2_6x16(int64_t k, float alpha, const float *restrict a,
     sgemm_6x16_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
-void pydl_sgemm_ukr_avx2_6x16_rowa(int64_t k, float alpha, const float *restrict a,
-                                   int64_t rs_a, const float *restrict b, int64_t rs_b,
-                                   float beta, float *restrict c, int64_t rs_c, int64_t m,
-                                   int64_t n)
+void pydl_sgemm_ukr_avx2_6x16_inplace(int64_t k, float alpha, const float *restrict a,
+                                      int64_t rs_a, int64_t cs_a, const float *restrict b,
+                                      int64_t rs_b, float beta, float *restrict c,
+                                      int64_t rs_c, int64_t m, int64_t n)
 {
     __m256 acc[6][2];
     prefetch_c_6(c, rs_c * 4, m, 64);
     if (n >= 16) {
-        sgemm_6x16_loop(k, a, rs_a, 1, m, b, rs_b, n, acc, 0);
+        sgemm_6x16_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, 0);
     } else {
-        sgemm_6x16_loop(k, a, rs_a, 1, m, b, rs_b, n, acc, 1);
+        sgemm_6x16_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, 1);
     }
     sgemm_6x16_store(acc, alpha, beta, c, rs_c, m, n);
 }

@@ -6,13 +6,14 @@
  * sgemm 12x32: 12 rows x 2 zmm of 16 floats = 24 accumulators; per step of k
  * two loads of B, twelve broadcasts of A, 24 FMAs (one load and 12 FMAs
  * when the tile is at most 16 columns wide; 4 or 8 rows on short edge
- * tiles).  A row-A variant reads A, and B with any row stride, in place;
+ * tiles).  An in-place variant reads A with any strides, and B with any
+ * row stride, where they lie;
  * on an edge tile it masks the loads of B, which may be the caller's own
  * matrix.  dgemm 12x16: the same shape with 8 doubles per zmm.  Column
  * edges use masked stores; row edges simply skip the rows past m.
  *
  * Software prefetch, the same in the packed kernels (a row of the packed B
- * micro-panel is 128 bytes in both, 32 floats or 16 doubles; the row-A
+ * micro-panel is 128 bytes in both, 32 floats or 16 doubles; the in-place
  * kernel prefetches only the C tile):
  *   - The next B micro-panel, which starts right after this one (b + k
  *     rows).  The macro-kernel uses it for its next column of tiles, and on
@@ -188,16 +189,16 @@ void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *restrict a
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
-void pydl_sgemm_ukr_avx512_12x32_rowa(int64_t k, float alpha, const float *restrict a,
-                                      int64_t rs_a, const float *restrict b, int64_t rs_b,
-                                      float beta, float *restrict c, int64_t rs_c, int64_t m,
-                                      int64_t n)
+void pydl_sgemm_ukr_avx512_12x32_inplace(int64_t k, float alpha, const float *restrict a,
+                                         int64_t rs_a, int64_t cs_a, const float *restrict b,
+                                         int64_t rs_b, float beta, float *restrict c,
+                                         int64_t rs_c, int64_t m, int64_t n)
 {
     __m512 acc[12][2];
     if (n >= 32) {
-        sgemm_12x32_rows(k, a, rs_a, 1, m, b, rs_b, n, acc, 0, 0, c, rs_c);
+        sgemm_12x32_rows(k, a, rs_a, cs_a, m, b, rs_b, n, acc, 0, 0, c, rs_c);
     } else {
-        sgemm_12x32_rows(k, a, rs_a, 1, m, b, rs_b, n, acc, 1, 0, c, rs_c);
+        sgemm_12x32_rows(k, a, rs_a, cs_a, m, b, rs_b, n, acc, 1, 0, c, rs_c);
     }
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
