@@ -134,9 +134,9 @@ PYDL_API const char *pydl_openmp_library(void);
  * column blocks, kc-deep slices of k and mc-tall row blocks, packs the
  * slices of A and B into contiguous micro-panels (per-thread scratch reused
  * across calls) and calls the register-blocked micro-kernel of the chosen
- * ISA on each mr x nr tile (block sizes: gemm/gemm_config.c).  Small float
- * products (A and B within 1 MiB, A row-major or transposed, B row-major)
- * skip the packing: an in-place micro-kernel reads both where they lie,
+ * ISA on each mr x nr tile (block sizes: gemm/gemm_config.c).  Small
+ * products (A and B within 1 MiB in float32, 256 KiB in float64; A
+ * row-major or transposed, B row-major) skip the packing: an in-place micro-kernel reads both where they lie,
  * with the same arithmetic.  A B too big
  * for the caches (4 MiB or more) is packed a few panels at a time while the
  * first block of A multiplies them, the next few prefetched meanwhile, so

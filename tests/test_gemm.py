@@ -882,7 +882,7 @@ def test_narrow_and_short_paths_match_wide_path_bitwise(m, k, dtype, isa_name, r
             assert np.array_equal(narrow, wide[:, :n]), f"n={n} differs from the wide product"
 
 
-# Small float32 products with A row-major or transposed read A (and a
+# Small products with A row-major or transposed read A (and a
 # row-major B) in place, unpacked, through the in-place kernel: the same
 # arithmetic as the packed path, which an A with no unit stride takes.
 IN_PLACE_SHAPES = [(64, 64, 64), (13, 33, 17), (25, 47, 300), (100, 100, 100), (12, 70, 1100),
@@ -890,16 +890,18 @@ IN_PLACE_SHAPES = [(64, 64, 64), (13, 33, 17), (25, 47, 300), (100, 100, 100), (
 
 
 @pytest.mark.parametrize("isa_name", [i for i in pydl.isa_names() if i != "generic"])
-@pytest.mark.parametrize("m,n,k", IN_PLACE_SHAPES, ids=[f"{m}x{n}x{k}" for m, n, k in IN_PLACE_SHAPES])
-def test_in_place_operands_match_packed_path_bitwise(m, n, k, isa_name, rng):
+@dtypes
+@pytest.mark.parametrize("m,n,k", IN_PLACE_SHAPES,
+                         ids=[f"{m}x{n}x{k}" for m, n, k in IN_PLACE_SHAPES])
+def test_in_place_operands_match_packed_path_bitwise(m, n, k, dtype, isa_name, rng):
     with isa(isa_name):
-        a_strided = rand((m, 2 * k), np.float32, rng)[:, ::2]   # no unit stride: packed
+        a_strided = rand((m, 2 * k), dtype, rng)[:, ::2]   # no unit stride: packed
         a = np.ascontiguousarray(a_strided)
         a_t = np.ascontiguousarray(a.T)
-        b = rand((k, n), np.float32, rng)
-        b_rows = rand((k, n + 9), np.float32, rng)[:, :n]   # rows further apart than n
+        b = rand((k, n), dtype, rng)
+        b_rows = rand((k, n + 9), dtype, rng)[:, :n]   # rows further apart than n
         b_rows[...] = b
-        c = rand((m, n), np.float32, rng)
+        c = rand((m, n), dtype, rng)
         packed = gemm(a_strided, b, c, alpha=1.5, beta=0.5)
         check_gemm(packed, a, b, c, alpha=1.5, beta=0.5)
         for threads in (1, 2):
@@ -911,35 +913,36 @@ def test_in_place_operands_match_packed_path_bitwise(m, n, k, isa_name, rng):
                     assert np.array_equal(got, packed), f"A^T, {name}, {threads} threads"
 
 
-def _before_guard_page(shape, rng):
-    """A C-ordered float32 array whose last byte lies right before a page
+def _before_guard_page(shape, dtype, rng):
+    """A C-ordered array whose last byte lies right before a page
     that cannot be read: a kernel reading past it crashes the test."""
     mmap = pytest.importorskip("mmap")
     ctypes = pytest.importorskip("ctypes")
     page = mmap.PAGESIZE
-    nbytes = int(np.prod(shape)) * 4
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     size = -(-nbytes // page) * page + page
     buf = mmap.mmap(-1, size, prot=mmap.PROT_READ | mmap.PROT_WRITE)
     addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     assert libc.mprotect(addr + size - page, page, 0) == 0, os.strerror(ctypes.get_errno())
-    x = np.frombuffer(buf, np.float32, int(np.prod(shape)), size - page - nbytes).reshape(shape)
-    x[...] = rand(shape, np.float32, rng)
+    x = np.frombuffer(buf, dtype, int(np.prod(shape)), size - page - nbytes).reshape(shape)
+    x[...] = rand(shape, dtype, rng)
     return x
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect guard page: Linux")
 @pytest.mark.parametrize("isa_name", pydl.isa_names())
+@dtypes
 @pytest.mark.parametrize("m,n,k", [(5, 10, 7), (64, 10, 256), (13, 40, 33), (30, 17, 50)],
                          ids=["5x10x7", "64x10x256", "13x40x33", "30x17x50"])
-def test_in_place_reads_stay_inside_operands(m, n, k, isa_name, rng):
+def test_in_place_reads_stay_inside_operands(m, n, k, dtype, isa_name, rng):
     # the last row of B (and of A) ends right before an unreadable page:
     # the column edge of an in-place B must be masked, not read
     with isa(isa_name):
-        a = _before_guard_page((m, k), rng)
-        a_t = _before_guard_page((k, m), rng)
-        b = _before_guard_page((k, n), rng)
+        a = _before_guard_page((m, k), dtype, rng)
+        a_t = _before_guard_page((k, m), dtype, rng)
+        b = _before_guard_page((k, n), dtype, rng)
         check_gemm(gemm(a, b), a, b)
         check_gemm(gemm(a_t, b, trans_a=True), a_t, b, trans_a=True)
 

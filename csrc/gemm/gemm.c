@@ -51,13 +51,18 @@
  * in place, without packing (GEMM_A_IN_PLACE), unless A's rows (columns,
  * for a transposed A) lie a multiple of PYDL_GEMM_SET_STRIDE_BYTES apart:
  * the in-place kernel's rows of A would then share one set of L1 and evict
- * each other.  Zen 4 (1 MiB of L2),
- * float32, GFLOP/s packed -> in place, medians of 5 process pairs: 64^3 on
- * one thread 66.9 -> 87.4, on two 81.5 -> 115.4; 64x256x784 (1 MiB) 91.7 ->
- * 107.2 and 174.2 -> 204.1; 20x300x800 two threads 145.2 -> 180.7; 512 KiB
- * as the limit gained less on every product between the two.  Rows of A
- * 4 KiB apart, 128x128x1024 on two threads: 152 -> 124. */
-#define PYDL_GEMM_IN_PLACE_BYTES ((size_t)1024 * 1024)
+ * each other.  Zen 4 (1 MiB of L2), GFLOP/s packed -> in place, medians of
+ * 5-8 process pairs:
+ *   float32: 64^3 on one thread 66.9 -> 87.4, on two 81.5 -> 115.4;
+ *     64x256x784 (1 MiB) 91.7 -> 107.2 and 174.2 -> 204.1; 20x300x800 on
+ *     two threads 145.2 -> 180.7; 512 KiB as the limit gained less on
+ *     every product between the two.
+ *   float64, whose packing costs less per multiply-add: 64^3 46.2 -> 49.6
+ *     and 66.0 -> 72.4, but 784x256x64 (532 KB) 52.5 -> 49.8 and
+ *     102.6 -> 97.6, hence 256 KiB.
+ *   Rows of A 4 KiB apart, float32 128x128x1024 on two threads: 152 -> 124. */
+#define PYDL_SGEMM_IN_PLACE_BYTES ((size_t)1024 * 1024)
+#define PYDL_DGEMM_IN_PLACE_BYTES ((size_t)256 * 1024)
 #define PYDL_GEMM_SET_STRIDE_BYTES ((size_t)4096)
 
 /* A packed block meant to stay in a core's L2 cache (GEMM_SHORT). */
@@ -130,6 +135,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #define GEMM_STREAM_GROUP sgemm_stream_group
 #define GEMM_STREAMS_B sgemm_streams_b
 #define GEMM_BLOCKS sgemm_blocks
+#define GEMM_IN_PLACE_BYTES PYDL_SGEMM_IN_PLACE_BYTES
 #define GEMM_FITS_IN_PLACE sgemm_fits_in_place
 #define GEMM_A_IN_PLACE sgemm_a_in_place
 #define GEMM_INPLACE_A sgemm_inplace_a
@@ -159,6 +165,7 @@ static void pydl_gemm_grid(int nt, int64_t m_tiles, int64_t n_tiles, int mr, int
 #undef GEMM_STREAM_GROUP
 #undef GEMM_STREAMS_B
 #undef GEMM_BLOCKS
+#undef GEMM_IN_PLACE_BYTES
 #undef GEMM_FITS_IN_PLACE
 #undef GEMM_A_IN_PLACE
 #undef GEMM_INPLACE_A
@@ -212,6 +219,7 @@ int pydl_sgemm_with_packed_a(pydl_isa isa, int64_t m, int64_t n, int64_t k, floa
 #define GEMM_STREAM_GROUP dgemm_stream_group
 #define GEMM_STREAMS_B dgemm_streams_b
 #define GEMM_BLOCKS dgemm_blocks
+#define GEMM_IN_PLACE_BYTES PYDL_DGEMM_IN_PLACE_BYTES
 #define GEMM_FITS_IN_PLACE dgemm_fits_in_place
 #define GEMM_A_IN_PLACE dgemm_a_in_place
 #define GEMM_INPLACE_A dgemm_inplace_a

@@ -26,14 +26,17 @@ static const pydl_sgemm_config sgemm_table[PYDL_ISA_COUNT] = {
  * Zen 4: +6 %); mc = 108 keeps the 864 KB block of A and a 128 KB sliver of
  * B together inside a 1 MB L2. */
 static const pydl_dgemm_config dgemm_table[PYDL_ISA_COUNT] = {
-    /*                    mr  nr   mc   kc    nc  micro-kernel                  packers A, B */
+    /*                    mr  nr   mc   kc    nc  micro-kernel                  packers A, B,
+     *                                                             in-place micro-kernel or NULL */
     [PYDL_ISA_GENERIC] = { 4,  8, 128, 256, 2048, pydl_dgemm_ukr_ref_4x8,      pydl_dpack_ref_4,
                                                                                pydl_dpack_ref_8},
 #ifdef PYDL_HAVE_X86_KERNELS
     [PYDL_ISA_AVX2]    = { 6,  8, 144, 384, 4096, pydl_dgemm_ukr_avx2_6x8,     pydl_dpack_avx2_6,
-                                                                               pydl_dpack_avx2_8},
+                                                                               pydl_dpack_avx2_8,
+                                                                 pydl_dgemm_ukr_avx2_6x8_inplace},
     [PYDL_ISA_AVX512]  = {12, 16, 108, 1024, 4096, pydl_dgemm_ukr_avx512_12x16, pydl_dpack_avx512_12,
-                                                                               pydl_dpack_avx512_16},
+                                                                               pydl_dpack_avx512_16,
+                                                             pydl_dgemm_ukr_avx512_12x16_inplace},
 #endif
 };
 

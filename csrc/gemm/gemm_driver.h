@@ -6,6 +6,7 @@
  *   GEMM_T            element type (float or double)
  *   GEMM_CONFIG       block-size table type (pydl_sgemm_config, ...)
  *   GEMM_CONFIG_GET   function returning the table row of an ISA
+ *   GEMM_IN_PLACE_BYTES  operands up to this size are read in place
  *   GEMM_PACK_A, GEMM_PACK_B, GEMM_SCALE_C, GEMM_KC, GEMM_MACRO, GEMM_BLOCKS,
  *   GEMM_FITS_IN_PLACE, GEMM_A_IN_PLACE, GEMM_INPLACE_A, GEMM_SHORT_A_SIZE,
  *   GEMM_SHORT_PACK_A, GEMM_SHORT, GEMM_BUFFERS,
@@ -295,7 +296,7 @@ static int GEMM_SHORT(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k, G
  * and packing them would cost more than it saves. */
 static int GEMM_FITS_IN_PLACE(int64_t elements)
 {
-    return (size_t)elements * sizeof(GEMM_T) <= PYDL_GEMM_IN_PLACE_BYTES;
+    return (size_t)elements * sizeof(GEMM_T) <= GEMM_IN_PLACE_BYTES;
 }
 
 /* Whether GEMM_BLOCKED reads A in place (GEMM_INPLACE_A): C no wider than

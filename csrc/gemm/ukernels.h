@@ -122,6 +122,9 @@ void pydl_sgemm_ukr_avx2_6x16_inplace(int64_t k, float alpha, const float *a, in
                                       float *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *a, const double *b,
                              double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
+void pydl_dgemm_ukr_avx2_6x8_inplace(int64_t k, double alpha, const double *a, int64_t rs_a,
+                                     int64_t cs_a, const double *b, int64_t rs_b, double beta,
+                                     double *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *a, const float *b,
                                  float beta, float *c, int64_t rs_c, int64_t m, int64_t n);
 void pydl_sgemm_ukr_avx512_12x32_inplace(int64_t k, float alpha, const float *a,
@@ -130,6 +133,10 @@ void pydl_sgemm_ukr_avx512_12x32_inplace(int64_t k, float alpha, const float *a,
                                          int64_t m, int64_t n);
 void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *a, const double *b,
                                  double beta, double *c, int64_t rs_c, int64_t m, int64_t n);
+void pydl_dgemm_ukr_avx512_12x16_inplace(int64_t k, double alpha, const double *a,
+                                         int64_t rs_a, int64_t cs_a, const double *b,
+                                         int64_t rs_b, double beta, double *c, int64_t rs_c,
+                                         int64_t m, int64_t n);
 #endif
 
 #endif /* PYDL_GEMM_UKERNELS_H */

@@ -138,30 +138,46 @@ void pydl_sgemm_ukr_avx2_6x16_inplace(int64_t k, float alpha, const float *restr
     sgemm_6x16_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
-void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *restrict a,
-                             const double *restrict b, double beta, double *restrict c,
-                             int64_t rs_c, int64_t m, int64_t n)
+/* Mask with the first n (clamped to 0..4) 64-bit lanes set. */
+static inline __m256i lanes4(int64_t n)
 {
-    __m256d acc[6][2];
+    const int w = n < 0 ? 0 : n > 4 ? 4 : (int)n;
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(w), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+
+/* sgemm_6x16_loop for double: 6 rows x 2 ymm of 4 doubles. */
+static inline __attribute__((always_inline)) void
+dgemm_6x8_loop(int64_t k, const double *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
+               const double *restrict b, int64_t rs_b, int64_t n, __m256d acc[6][2],
+               const int masked)
+{
+    const double *row[6];
 #pragma GCC unroll 6
     for (int i = 0; i < 6; i++) {
+        row[i] = a + (i < m ? i : 0) * rs_a;
         acc[i][0] = _mm256_setzero_pd();
         acc[i][1] = _mm256_setzero_pd();
     }
-    prefetch_c_6(c, rs_c * 8, m, 64);
+    const __m256i k0 = lanes4(n), k1 = lanes4(n - 4);
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
-        const __m256d b0 = _mm256_loadu_pd(b);
-        const __m256d b1 = _mm256_loadu_pd(b + 4);
+        const __m256d b0 = masked ? _mm256_maskload_pd(b, k0) : _mm256_loadu_pd(b);
+        const __m256d b1 = masked ? _mm256_maskload_pd(b + 4, k1) : _mm256_loadu_pd(b + 4);
 #pragma GCC unroll 6
         for (int i = 0; i < 6; i++) {
-            const __m256d ai = _mm256_broadcast_sd(a + i);
+            const __m256d ai = _mm256_broadcast_sd(row[i] + p * cs_a);
             acc[i][0] = _mm256_fmadd_pd(ai, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_pd(ai, b1, acc[i][1]);
         }
-        a += 6;
-        b += 8;
+        b += rs_b;
     }
+}
+
+/* C tile = alpha * acc + beta * C (C not read when beta == 0). */
+static inline __attribute__((always_inline)) void
+dgemm_6x8_store(__m256d acc[6][2], double alpha, double beta, double *restrict c,
+                int64_t rs_c, int64_t m, int64_t n)
+{
     const __m256d va = _mm256_set1_pd(alpha);
     const __m256d vb = _mm256_set1_pd(beta);
     if (n == 8) {
@@ -202,4 +218,29 @@ void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *restrict a,
             }
         }
     }
+}
+
+void pydl_dgemm_ukr_avx2_6x8(int64_t k, double alpha, const double *restrict a,
+                             const double *restrict b, double beta, double *restrict c,
+                             int64_t rs_c, int64_t m, int64_t n)
+{
+    __m256d acc[6][2];
+    prefetch_c_6(c, rs_c * 8, m, 64);
+    dgemm_6x8_loop(k, a, 1, 6, 6, b, 8, n, acc, 0);
+    dgemm_6x8_store(acc, alpha, beta, c, rs_c, m, n);
+}
+
+void pydl_dgemm_ukr_avx2_6x8_inplace(int64_t k, double alpha, const double *restrict a,
+                                     int64_t rs_a, int64_t cs_a, const double *restrict b,
+                                     int64_t rs_b, double beta, double *restrict c,
+                                     int64_t rs_c, int64_t m, int64_t n)
+{
+    __m256d acc[6][2];
+    prefetch_c_6(c, rs_c * 8, m, 64);
+    if (n >= 8) {
+        dgemm_6x8_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, 0);
+    } else {
+        dgemm_6x8_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, 1);
+    }
+    dgemm_6x8_store(acc, alpha, beta, c, rs_c, m, n);
 }

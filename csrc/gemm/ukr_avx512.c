@@ -115,19 +115,21 @@ sgemm_12x32_steps(int64_t p0, int64_t p1, const float *const row[12], int64_t cs
 }
 
 /* acc = sum over p < k of A(i, p) * B(p, j), with A(i, p) at
- * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored) and
- * B as sgemm_12x32_steps reads it, prefetching as the file's header says
- * (the next B panel only if `next`). */
+ * a[i*rs_a + p*cs_a] and B as sgemm_12x32_steps reads it, prefetching as
+ * the file's header says (the next B panel only if `next`).  Rows of A
+ * past a_rows are read from row 0 and never stored: a packed panel passes
+ * all 12 (its padding is there, and constant offsets from one pointer
+ * leave registers free), A in place passes m. */
 static inline __attribute__((always_inline)) void
 sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
-                 const float *restrict b, int64_t rs_b, int64_t n, __m512 acc[12][2], int w,
-                 const int rows, const int masked, const int next, const float *c,
-                 int64_t rs_c)
+                 const int64_t a_rows, const float *restrict b, int64_t rs_b, int64_t n,
+                 __m512 acc[12][2], int w, const int rows, const int masked, const int next,
+                 const float *c, int64_t rs_c)
 {
     const float *row[12];
 #pragma GCC unroll 12
     for (int i = 0; i < 12; i++) {
-        row[i] = a + (i < m ? i : 0) * rs_a;
+        row[i] = a + (i < a_rows ? i : 0) * rs_a;
         acc[i][0] = _mm512_setzero_ps();
         acc[i][1] = _mm512_setzero_ps();
     }
@@ -142,16 +144,20 @@ sgemm_12x32_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a,
  * e.g. the last tile of M = 64 would otherwise compute 8 padding rows). */
 static inline __attribute__((always_inline)) void
 sgemm_12x32_rows(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
-                 const float *restrict b, int64_t rs_b, int64_t n, __m512 acc[12][2],
-                 const int masked, const int next, const float *c, int64_t rs_c)
+                 const int64_t a_rows, const float *restrict b, int64_t rs_b, int64_t n,
+                 __m512 acc[12][2], const int masked, const int next, const float *c,
+                 int64_t rs_c)
 {
     const int w = n <= 16 ? 1 : 2;
     if (m <= 4) {
-        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, w, 4, masked, next, c, rs_c);
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, a_rows, b, rs_b, n, acc, w, 4, masked, next, c,
+                         rs_c);
     } else if (m <= 8) {
-        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, w, 8, masked, next, c, rs_c);
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, a_rows, b, rs_b, n, acc, w, 8, masked, next, c,
+                         rs_c);
     } else {
-        sgemm_12x32_loop(k, a, rs_a, cs_a, m, b, rs_b, n, acc, w, 12, masked, next, c, rs_c);
+        sgemm_12x32_loop(k, a, rs_a, cs_a, m, a_rows, b, rs_b, n, acc, w, 12, masked, next, c,
+                         rs_c);
     }
 }
 
@@ -185,7 +191,7 @@ void pydl_sgemm_ukr_avx512_12x32(int64_t k, float alpha, const float *restrict a
                                  int64_t rs_c, int64_t m, int64_t n)
 {
     __m512 acc[12][2];
-    sgemm_12x32_rows(k, a, 1, 12, m, b, 32, n, acc, 0, 1, c, rs_c);
+    sgemm_12x32_rows(k, a, 1, 12, m, 12, b, 32, n, acc, 0, 1, c, rs_c);
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
@@ -196,9 +202,9 @@ void pydl_sgemm_ukr_avx512_12x32_inplace(int64_t k, float alpha, const float *re
 {
     __m512 acc[12][2];
     if (n >= 32) {
-        sgemm_12x32_rows(k, a, rs_a, cs_a, m, b, rs_b, n, acc, 0, 0, c, rs_c);
+        sgemm_12x32_rows(k, a, rs_a, cs_a, m, m, b, rs_b, n, acc, 0, 0, c, rs_c);
     } else {
-        sgemm_12x32_rows(k, a, rs_a, cs_a, m, b, rs_b, n, acc, 1, 0, c, rs_c);
+        sgemm_12x32_rows(k, a, rs_a, cs_a, m, m, b, rs_b, n, acc, 1, 0, c, rs_c);
     }
     sgemm_12x32_store(acc, alpha, beta, c, rs_c, m, n);
 }
@@ -208,57 +214,81 @@ static inline __mmask8 mask8(int64_t n)
     return n >= 8 ? (__mmask8)0xFF : n <= 0 ? (__mmask8)0 : (__mmask8)((1u << n) - 1);
 }
 
-/* acc += a[p*12 + i] * b[p*16 + j] for p0 <= p < p1 and the first `rows`
- * (4, 8 or 12) rows, one FMA per p in increasing p (every variant gives
- * bit-identical rows). */
+/* acc += A(i, p) * B(p, j) for p0 <= p < p1 and the first `rows` (4, 8
+ * or 12) rows, with A(i, p) at row[i][p * cs_a] and B(p, j) at
+ * b[p*rs_b + j], one FMA per p in increasing p; `masked` and `next` as in
+ * sgemm_12x32_steps.  Every variant gives bit-identical rows. */
 static inline __attribute__((always_inline)) void
-dgemm_12x16_steps(int64_t p0, int64_t p1, const double *restrict a, const double *restrict b,
-                  uintptr_t next_b, __m512d acc[12][2], const int rows)
+dgemm_12x16_steps(int64_t p0, int64_t p1, const double *const row[12], int64_t cs_a,
+                  const double *restrict b, int64_t rs_b, int64_t n, uintptr_t next_b,
+                  __m512d acc[12][2], const int rows, const int masked, const int next)
 {
+    const __mmask8 k0 = mask8(n), k1 = mask8(n - 8);
 #pragma GCC unroll 4
     for (int64_t p = p0; p < p1; p++) {
-        const __m512d b0 = _mm512_loadu_pd(b + p * 16);
-        const __m512d b1 = _mm512_loadu_pd(b + p * 16 + 8);
-        prefetch_next_b(next_b, p);
+        const __m512d b0 = masked ? _mm512_maskz_loadu_pd(k0, b + p * rs_b)
+                                  : _mm512_loadu_pd(b + p * rs_b);
+        const __m512d b1 = masked ? _mm512_maskz_loadu_pd(k1, b + p * rs_b + 8)
+                                  : _mm512_loadu_pd(b + p * rs_b + 8);
+        if (next) {
+            prefetch_next_b(next_b, p);
+        }
 #pragma GCC unroll 12
         for (int i = 0; i < rows; i++) {
-            const __m512d ai = _mm512_set1_pd(a[p * 12 + i]);
+            const __m512d ai = _mm512_set1_pd(row[i][p * cs_a]);
             acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);
         }
     }
 }
 
-/* acc = sum over p < k of a[p*12 + i] * b[p*16 + j], prefetching as the
- * file's header says. */
+/* acc = sum over p < k of A(i, p) * B(p, j), A, a_rows and B as in
+ * sgemm_12x32_loop, prefetching as the file's header says. */
 static inline __attribute__((always_inline)) void
-dgemm_12x16_loop(int64_t k, const double *restrict a, const double *restrict b,
-                 __m512d acc[12][2], const int rows, const double *c, int64_t rs_c, int64_t m)
+dgemm_12x16_loop(int64_t k, const double *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
+                 const int64_t a_rows, const double *restrict b, int64_t rs_b, int64_t n,
+                 __m512d acc[12][2], const int rows, const int masked, const int next,
+                 const double *c, int64_t rs_c)
 {
+    const double *row[12];
 #pragma GCC unroll 12
     for (int i = 0; i < 12; i++) {
+        row[i] = a + (i < a_rows ? i : 0) * rs_a;
         acc[i][0] = _mm512_setzero_pd();
         acc[i][1] = _mm512_setzero_pd();
     }
     const uintptr_t next_b = (uintptr_t)b + (uintptr_t)k * 128;
     const int64_t tail = c_prefetch_step(k);
-    dgemm_12x16_steps(0, tail, a, b, next_b, acc, rows);
+    dgemm_12x16_steps(0, tail, row, cs_a, b, rs_b, n, next_b, acc, rows, masked, next);
     prefetch_c_tile(c, rs_c * 8, m, 128);
-    dgemm_12x16_steps(tail, k, a, b, next_b, acc, rows);
+    dgemm_12x16_steps(tail, k, row, cs_a, b, rs_b, n, next_b, acc, rows, masked, next);
 }
 
-void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *restrict a,
-                                 const double *restrict b, double beta, double *restrict c,
-                                 int64_t rs_c, int64_t m, int64_t n)
+/* dgemm_12x16_loop with only the rows an edge tile needs. */
+static inline __attribute__((always_inline)) void
+dgemm_12x16_rows(int64_t k, const double *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
+                 const int64_t a_rows, const double *restrict b, int64_t rs_b, int64_t n,
+                 __m512d acc[12][2], const int masked, const int next, const double *c,
+                 int64_t rs_c)
 {
-    __m512d acc[12][2];
     if (m <= 4) {
-        dgemm_12x16_loop(k, a, b, acc, 4, c, rs_c, m);
+        dgemm_12x16_loop(k, a, rs_a, cs_a, m, a_rows, b, rs_b, n, acc, 4, masked, next, c,
+                         rs_c);
     } else if (m <= 8) {
-        dgemm_12x16_loop(k, a, b, acc, 8, c, rs_c, m);
+        dgemm_12x16_loop(k, a, rs_a, cs_a, m, a_rows, b, rs_b, n, acc, 8, masked, next, c,
+                         rs_c);
     } else {
-        dgemm_12x16_loop(k, a, b, acc, 12, c, rs_c, m);
+        dgemm_12x16_loop(k, a, rs_a, cs_a, m, a_rows, b, rs_b, n, acc, 12, masked, next, c,
+                         rs_c);
     }
+}
+
+/* C tile = alpha * acc + beta * C (C not read when beta == 0); masked
+ * stores at the column edge. */
+static inline __attribute__((always_inline)) void
+dgemm_12x16_store(__m512d acc[12][2], double alpha, double beta, double *restrict c,
+                  int64_t rs_c, int64_t m, int64_t n)
+{
     const __mmask8 k0 = mask8(n), k1 = mask8(n - 8);
     const __m512d va = _mm512_set1_pd(alpha);
     const __m512d vb = _mm512_set1_pd(beta);
@@ -276,4 +306,27 @@ void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *restrict
             _mm512_mask_storeu_pd(row + 8, k1, r1);
         }
     }
+}
+
+void pydl_dgemm_ukr_avx512_12x16(int64_t k, double alpha, const double *restrict a,
+                                 const double *restrict b, double beta, double *restrict c,
+                                 int64_t rs_c, int64_t m, int64_t n)
+{
+    __m512d acc[12][2];
+    dgemm_12x16_rows(k, a, 1, 12, m, 12, b, 16, n, acc, 0, 1, c, rs_c);
+    dgemm_12x16_store(acc, alpha, beta, c, rs_c, m, n);
+}
+
+void pydl_dgemm_ukr_avx512_12x16_inplace(int64_t k, double alpha, const double *restrict a,
+                                         int64_t rs_a, int64_t cs_a, const double *restrict b,
+                                         int64_t rs_b, double beta, double *restrict c,
+                                         int64_t rs_c, int64_t m, int64_t n)
+{
+    __m512d acc[12][2];
+    if (n >= 16) {
+        dgemm_12x16_rows(k, a, rs_a, cs_a, m, m, b, rs_b, n, acc, 0, 0, c, rs_c);
+    } else {
+        dgemm_12x16_rows(k, a, rs_a, cs_a, m, m, b, rs_b, n, acc, 1, 0, c, rs_c);
+    }
+    dgemm_12x16_store(acc, alpha, beta, c, rs_c, m, n);
 }
