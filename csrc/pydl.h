@@ -136,12 +136,12 @@ PYDL_API const char *pydl_openmp_library(void);
  * across calls) and calls the register-blocked micro-kernel of the chosen
  * ISA on each mr x nr tile (block sizes: gemm/gemm_config.c).  Small
  * products (A and B within 1 MiB in float32, 256 KiB in float64; A
- * row-major or transposed, B row-major) skip the packing: an in-place micro-kernel reads both where they lie,
- * with the same arithmetic.  A B too big
- * for the caches (4 MiB or more) is packed a few panels at a time while the
- * first block of A multiplies them, the next few prefetched meanwhile, so
- * that reading it from memory overlaps the arithmetic.  C is split
- * into one rectangle per thread, or, when C is very tall, into row ranges
+ * row-major or transposed, B row-major) skip the packing: an in-place
+ * micro-kernel reads both where they lie, with the same arithmetic.  A B
+ * too big for the caches (4 MiB or more) is packed a few panels at a time
+ * while the first block of A multiplies them, the next few prefetched
+ * meanwhile, so that reading it from memory overlaps the arithmetic.  C is
+ * split into one rectangle per thread, or, when C is very tall, into row ranges
  * with the packed blocks of B shared by the team.  Problems below a size
  * threshold run on one thread, so tiny calls never pay for waking the
  * thread pool.  Thread ownership: thread t owns its rectangle (or rows) of
