@@ -320,8 +320,9 @@ static int GEMM_A_IN_PLACE(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t
 }
 
 /* One thread, A read in place by the in-place micro-kernel (where
- * GEMM_A_IN_PLACE says).  A small row-major B is read in place too; any
- * other B is packed one micro-panel at a time.  Same kc slices, so the
+ * GEMM_A_IN_PLACE says).  A small row-major B under a short C (at most
+ * PYDL_GEMM_B_IN_PLACE_TILES tiles tall) is read in place too; any other B
+ * is packed one micro-panel at a time.  Same kc slices, so the
  * same arithmetic, as GEMM_BLOCKED. */
 static int GEMM_INPLACE_A(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
                           GEMM_T alpha, const GEMM_T *a, int64_t rs_a, int64_t cs_a,
@@ -329,7 +330,8 @@ static int GEMM_INPLACE_A(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t 
                           int64_t rs_c)
 {
     const int64_t kc_max = GEMM_KC(k, cfg->kc);
-    const int b_in_place = cs_b == 1 && GEMM_FITS_IN_PLACE(n * k);
+    const int b_in_place = cs_b == 1 && GEMM_FITS_IN_PLACE(n * k) &&
+                           m <= (int64_t)PYDL_GEMM_B_IN_PLACE_TILES * cfg->mr;
     GEMM_T *bp = NULL;
     if (!b_in_place) {
         bp = pydl_workspace(PYDL_WS_GEMM_B, (size_t)(cfg->nr * kc_max) * sizeof(GEMM_T));
