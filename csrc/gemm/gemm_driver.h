@@ -377,8 +377,6 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
                         const GEMM_T *b, int64_t rs_b, int64_t cs_b,
                         GEMM_T beta, GEMM_T *c, int64_t rs_c)
 {
-    int64_t mc_max, kc_max, nc_max;
-    GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
     if (GEMM_A_IN_PLACE(cfg, m, n, k, rs_a, cs_a, cs_b)) {
         return GEMM_INPLACE_A(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c);
     }
@@ -386,6 +384,8 @@ static int GEMM_BLOCKED(const GEMM_CONFIG *cfg, int64_t m, int64_t n, int64_t k,
         return GEMM_SHORT(cfg, m, n, k, alpha, a, rs_a, cs_a, NULL, b, rs_b, cs_b, beta, c,
                           rs_c);
     }
+    int64_t mc_max, kc_max, nc_max;
+    GEMM_BLOCKS(cfg, m, n, k, &mc_max, &kc_max, &nc_max);
     GEMM_T *ap, *bp;
     if (GEMM_BUFFERS(mc_max, kc_max, nc_max, &ap, &bp) != PYDL_OK) {
         return PYDL_ERR_NOMEM;

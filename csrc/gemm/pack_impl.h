@@ -20,6 +20,8 @@
 
 #if defined(__AVX2__)
 #include <immintrin.h>
+
+#include "lanes_avx2.h"
 #endif
 
 /* Rows to prefetch ahead when packing a panel whose rows are far apart. */
@@ -111,18 +113,6 @@ static inline void transpose4_pd(__m256d r[4])
     r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
     r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
     r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
-}
-
-/* Mask with the first w (0..8) 32-bit lanes set. */
-static inline __m256i lanes_ps(int w)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(w), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-/* Mask with the first w (0..4) 64-bit lanes set. */
-static inline __m256i lanes_pd(int w)
-{
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(w), _mm256_setr_epi64x(0, 1, 2, 3));
 }
 
 static inline void spack_avx2(int64_t k, int64_t mn, const float *x, int64_t rs_i, int64_t rs_p,

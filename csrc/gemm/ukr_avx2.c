@@ -9,14 +9,8 @@
  */
 #include <immintrin.h>
 
+#include "lanes_avx2.h"
 #include "ukernels.h"
-
-/* Mask with the first n (clamped to 0..8) 32-bit lanes set. */
-static inline __m256i lanes8(int64_t n)
-{
-    const int w = n < 0 ? 0 : n > 8 ? 8 : (int)n;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(w), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 /* acc = sum over p < k of A(i, p) * B(p, j), with A(i, p) at
  * a[i*rs_a + p*cs_a] (rows past m are read from row 0 and never stored) and
@@ -35,7 +29,7 @@ sgemm_6x16_loop(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a, 
         acc[i][0] = _mm256_setzero_ps();
         acc[i][1] = _mm256_setzero_ps();
     }
-    const __m256i k0 = lanes8(n), k1 = lanes8(n - 8);
+    const __m256i k0 = lanes_ps(n), k1 = lanes_ps(n - 8);
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
         const __m256 b0 = masked ? _mm256_maskload_ps(b, k0) : _mm256_loadu_ps(b);
@@ -138,13 +132,6 @@ void pydl_sgemm_ukr_avx2_6x16_inplace(int64_t k, float alpha, const float *restr
     sgemm_6x16_store(acc, alpha, beta, c, rs_c, m, n);
 }
 
-/* Mask with the first n (clamped to 0..4) 64-bit lanes set. */
-static inline __m256i lanes4(int64_t n)
-{
-    const int w = n < 0 ? 0 : n > 4 ? 4 : (int)n;
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(w), _mm256_setr_epi64x(0, 1, 2, 3));
-}
-
 /* sgemm_6x16_loop for double: 6 rows x 2 ymm of 4 doubles. */
 static inline __attribute__((always_inline)) void
 dgemm_6x8_loop(int64_t k, const double *restrict a, int64_t rs_a, int64_t cs_a, int64_t m,
@@ -158,7 +145,7 @@ dgemm_6x8_loop(int64_t k, const double *restrict a, int64_t rs_a, int64_t cs_a, 
         acc[i][0] = _mm256_setzero_pd();
         acc[i][1] = _mm256_setzero_pd();
     }
-    const __m256i k0 = lanes4(n), k1 = lanes4(n - 4);
+    const __m256i k0 = lanes_pd(n), k1 = lanes_pd(n - 4);
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
         const __m256d b0 = masked ? _mm256_maskload_pd(b, k0) : _mm256_loadu_pd(b);
